@@ -1,0 +1,16 @@
+/**
+ * geoclr — geometric contrastive representation learning for medical imaging.
+ * The package root re-exports tfjs as `tf` so that users, tests and every geoclr module share one tfjs instance.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+export { tf };
+export * from './errors.js';
+export * from './backend.js';
+
+// --- kernels and objectives (losses) ---
+
+// --- nn: layers, encoders, heads, optimizers ---
+
+// --- training ---
+
+// --- evaluation ---
