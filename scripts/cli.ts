@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   // --- interop: export, import ---
 
   // --- benchmarks ---
+  bench: async () => (await import('./commands/bench.js')).command,
 
 };
 

@@ -8,7 +8,7 @@
  * `GEOCLR_BACKEND` (node-gpu | node | wasm | cpu | webgpu) overrides the order; an override that cannot be
  * honoured is an error, never a silent fallback.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from './tf.js';
 import '@tensorflow/tfjs-backend-cpu';
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -1,0 +1,29 @@
+/**
+ * `geoclr bench <suite>` (also `npm run bench -- <suite>`): performance measurements, run on demand, never in tests.
+ * Each suite times geoclr and PyTorch on the same machine in the same run and reports ratios; results go to
+ * stdout (a table) and `bench/results/<suite>.json`.
+ */
+import type { Command } from '../cli.js';
+
+const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  // --- suites ---
+
+};
+
+export const command: Command = {
+  summary: 'run a benchmark suite against PyTorch on this machine (see `geoclr bench --help`)',
+  async run(argv) {
+    const [suite, ...rest] = argv;
+    if (suite == null || suite === '--help' || suite === '-h') {
+      console.log('usage: geoclr bench <suite> [options]   (npm run bench -- <suite>)\n\nsuites:');
+      for (const [name, s] of Object.entries(SUITES)) console.log(`  ${name.padEnd(12)} ${s.summary}`);
+      return suite == null ? 1 : 0;
+    }
+    const entry = SUITES[suite];
+    if (entry == null) {
+      console.error(`geoclr bench: unknown suite '${suite}'; expected one of ${Object.keys(SUITES).join(', ') || '(none yet)'}`);
+      return 2;
+    }
+    return (await entry.load()).run(rest);
+  },
+};
