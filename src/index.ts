@@ -13,6 +13,7 @@ export * from './util/fs.js';
 // --- kernels and objectives (losses) ---
 
 // --- nn: layers, encoders, heads, optimizers ---
+export * from './nn/index.js';
 
 // --- training ---
 
