@@ -65,7 +65,8 @@ export interface ConvLayerOptions {
   weightInit?: WeightInit;
 }
 
-abstract class ConvNd extends Layer {
+/** Shared by Conv2d and Conv3d. */
+export abstract class ConvNd extends Layer {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
   readonly kernel: number[];
@@ -87,6 +88,35 @@ abstract class ConvNd extends Layer {
     this.weight = this.addParameter('weight', (opts.weightInit ?? init.kaimingUniformDefault)(shape, rng));
     this.bias = opts.bias === false ? null : this.addParameter('bias', init.defaultBias(outChannels, init.fans(shape).fanIn, rng));
   }
+
+  protected abstract conv(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null): tf.Tensor;
+
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.conv(x, this.weight, this.bias);
+  }
+
+  /**
+   * The conv of the channel-concatenation of `parts` without building it: Σ_i conv(part_i, W[:, slice_i]).
+   * Lets DenseNet avoid concatenating feature maps (a slow channels-last copy on wasm).
+   */
+  forwardParts(parts: tf.Tensor[]): tf.Tensor {
+    const total = parts.reduce((n, p) => n + p.shape[p.rank - 1], 0);
+    if (total !== this.inChannels) {
+      throw new ShapeError(`${this.constructor.name}: parts have ${total} channels in all, the weight expects ${this.inChannels}`);
+    }
+    if (parts.length === 1) return this.forward(parts[0]);
+    return tf.tidy(() => {
+      let offset = 0;
+      const terms = parts.map((p, i) => {
+        const c = p.shape[p.rank - 1];
+        const begin = this.weight.shape.map((_, a) => (a === 1 ? offset : 0));
+        const size = this.weight.shape.map((d, a) => (a === 1 ? c : d));
+        offset += c;
+        return this.conv(p, tf.slice(this.weight, begin, size), i === 0 ? this.bias : null);
+      });
+      return tf.addN(terms);
+    });
+  }
 }
 
 /** torch.nn.Conv3d on [B, D, H, W, C]: `weight` [out, in, kd, kh, kw], `bias` [out]. */
@@ -94,8 +124,8 @@ export class Conv3d extends ConvNd {
   constructor(inChannels: number, outChannels: number, kernel: number | number[], opts: ConvLayerOptions = {}) {
     super(3, inChannels, outChannels, kernel, opts);
   }
-  forward(x: tf.Tensor): tf.Tensor {
-    return conv3d(x, this.weight, this.bias, { stride: this.opts.stride, padding: this.opts.padding });
+  protected conv(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null): tf.Tensor {
+    return conv3d(x, weight, bias, { stride: this.opts.stride, padding: this.opts.padding });
   }
 }
 
@@ -104,8 +134,8 @@ export class Conv2d extends ConvNd {
   constructor(inChannels: number, outChannels: number, kernel: number | number[], opts: ConvLayerOptions = {}) {
     super(2, inChannels, outChannels, kernel, opts);
   }
-  forward(x: tf.Tensor): tf.Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.opts.stride, padding: this.opts.padding });
+  protected conv(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null): tf.Tensor {
+    return conv2d(x, weight, bias, { stride: this.opts.stride, padding: this.opts.padding });
   }
 }
 
@@ -117,7 +147,8 @@ export interface BatchNormOptions {
   trackRunningStats?: boolean;
 }
 
-abstract class BatchNormNd extends Layer {
+/** Shared by BatchNorm1d/2d/3d. */
+export abstract class BatchNormNd extends Layer {
   readonly weight: tf.Variable | null;
   readonly bias: tf.Variable | null;
   readonly runningMean: tf.Variable | null;
@@ -144,29 +175,64 @@ abstract class BatchNormNd extends Layer {
     this.numBatchesTracked = track ? this.addBuffer('num_batches_tracked', tf.scalar(0, 'int32')) : null;
   }
 
-  forward(x: tf.Tensor): tf.Tensor {
-    if (!this.ranks.includes(x.rank) || x.shape[x.rank - 1] !== this.numFeatures) {
+  private checkInput(x: tf.Tensor, channels: number): void {
+    if (!this.ranks.includes(x.rank) || x.shape[x.rank - 1] !== channels) {
       throw new ShapeError(
         `${this.constructor.name}(${this.numFeatures}): expected a rank ${this.ranks.join(' or ')} channels-last input ` +
-          `with ${this.numFeatures} channels, got [${x.shape}]`,
+          `with ${channels} channels, got [${x.shape}]`,
       );
     }
-    if (!this.training && this.runningMean != null && this.runningVar != null) {
-      return batchNormEval(x, this.runningMean, this.runningVar, this.weight, this.bias, this.eps);
+  }
+
+  private get usesRunningStats(): boolean {
+    return !this.training && this.runningMean != null;
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.forwardParts([x])[0];
+  }
+
+  /**
+   * Batch norm of the channel-concatenation of `parts`, returned as parts (per-channel statistics make this exact);
+   * running statistics are updated once for all channels.
+   */
+  forwardParts(parts: tf.Tensor[]): tf.Tensor[] {
+    const total = parts.reduce((n, p) => n + p.shape[p.rank - 1], 0);
+    if (total !== this.numFeatures) {
+      throw new ShapeError(`${this.constructor.name}(${this.numFeatures}): parts have ${total} channels in all`);
     }
-    const { y, mean, varUnbiased } = batchNormTrain(x, this.weight, this.bias, this.eps);
-    if (this.training && this.runningMean != null && this.runningVar != null && this.numBatchesTracked != null) {
-      const m = this.momentum;
-      const [rm, rv, nb] = [this.runningMean, this.runningVar, this.numBatchesTracked];
-      tf.tidy(() => {
-        rm.assign(tf.add(tf.mul(rm, 1 - m), tf.mul(mean, m)));
-        rv.assign(tf.add(tf.mul(rv, 1 - m), tf.mul(varUnbiased, m)));
-        nb.assign(tf.add(nb, tf.scalar(1, 'int32')));
-      });
+    let offset = 0;
+    const slices = parts.map((p) => {
+      const c = p.shape[p.rank - 1];
+      this.checkInput(p, c);
+      const at = offset;
+      offset += c;
+      return (v: tf.Tensor | null) => (v == null ? null : parts.length === 1 ? v : tf.slice(v, [at], [c]));
+    });
+    if (this.usesRunningStats) {
+      return parts.map((p, i) =>
+        tf.tidy(() => {
+          const pick = slices[i];
+          return batchNormEval(p, pick(this.runningMean)!, pick(this.runningVar)!, pick(this.weight), pick(this.bias), this.eps);
+        }),
+      );
     }
-    mean.dispose();
-    varUnbiased.dispose();
-    return y;
+    const results = parts.map((p, i) => batchNormTrain(p, slices[i](this.weight), slices[i](this.bias), this.eps));
+    if (this.training && this.runningMean != null) {
+      const cat = (ts: tf.Tensor[]) => (ts.length === 1 ? ts[0] : tf.concat(ts));
+      tf.tidy(() => this.updateRunningStats(cat(results.map((r) => r.mean)), cat(results.map((r) => r.varUnbiased))));
+    }
+    for (const r of results) tf.dispose([r.mean, r.varUnbiased]);
+    return results.map((r) => r.y);
+  }
+
+  /** running ← (1 − momentum)·running + momentum·batch (variance unbiased), num_batches_tracked += 1. */
+  private updateRunningStats(mean: tf.Tensor, varUnbiased: tf.Tensor): void {
+    const [rm, rv, nb] = [this.runningMean!, this.runningVar!, this.numBatchesTracked!];
+    const m = this.momentum;
+    rm.assign(tf.add(tf.mul(rm, 1 - m), tf.mul(mean, m)));
+    rv.assign(tf.add(tf.mul(rv, 1 - m), tf.mul(varUnbiased, m)));
+    nb.assign(tf.add(nb, tf.scalar(1, 'int32')));
   }
 }
 

@@ -25,14 +25,14 @@ def write_exchange(folder, items):
     chunks = []
     offset = 0
     for name, arr in items.items():
-        arr = np.ascontiguousarray(arr)
+        arr = np.asarray(arr)  # not ascontiguousarray: it turns 0-d arrays into 1-d ones
         if arr.dtype == np.float64:
             dtype = "float64"
         elif arr.dtype in (np.int32, np.int64, np.bool_):
             dtype, arr = "int32", arr.astype(np.int32)
         else:
             dtype, arr = "float32", arr.astype(np.float32)
-        data = arr.tobytes()
+        data = arr.tobytes(order="C")
         index[name] = {"dtype": dtype, "shape": list(arr.shape), "offset": offset, "length": len(data)}
         chunks.append(data)
         offset += len(data)

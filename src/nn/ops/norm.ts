@@ -53,18 +53,18 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.T
       const scale = gamma == null ? invStd : tf.mul(gamma, invStd);
       let y = channelOp(xc, scale, tf.mul);
       if (beta != null) y = channelOp(y, beta, tf.add);
-      save([xc, invStd]);
+      save([xc, invStd, scale]);
       return [y, mean, tf.mul(varBiased, n / (n - 1))];
     },
-    backward: ([dy], [xc, invStd]) => {
+    // Only saved tensors may be used here: inputs built inside an inner tidy (parameter slices) are gone by now.
+    backward: ([dy], [xc, invStd, scale]) => {
       const xhat = channelOp(xc, invStd, tf.mul);
       const sumDy = channelSum(dy);
       const sumDyXhat = channelSum(tf.mul(dy, xhat));
       const grads: Record<string, () => tf.Tensor> = {
         x: () => {
-          const a = gamma == null ? invStd : tf.mul(gamma, invStd);
           const t = tf.sub(dy, channelOp(xhat, tf.div(sumDyXhat, n), tf.mul));
-          return channelOp(channelOp(t, tf.div(tf.neg(sumDy), n), tf.add), a, tf.mul);
+          return channelOp(channelOp(t, tf.div(tf.neg(sumDy), n), tf.add), scale, tf.mul);
         },
       };
       if (gamma != null) grads.gamma = () => sumDyXhat;
@@ -101,16 +101,15 @@ export function batchNormEval(
       const invStd = tf.rsqrt(tf.add(runningVar, eps));
       const scale = gamma == null ? invStd : tf.mul(gamma, invStd);
       const shift = tf.sub(beta ?? tf.zerosLike(scale), tf.mul(runningMean, scale));
-      save([x]);
+      save([x, scale, invStd, runningMean]);
       return channelOp(channelOp(x, scale, tf.mul), shift, tf.add);
     },
-    backward: ([dy], [xs]) => {
-      const invStd = tf.rsqrt(tf.add(runningVar, eps));
+    backward: ([dy], [xs, scale, invStd, mean]) => {
       const grads: Record<string, () => tf.Tensor> = {
-        x: () => channelOp(dy, gamma == null ? invStd : tf.mul(gamma, invStd), tf.mul),
+        x: () => channelOp(dy, scale, tf.mul),
       };
       if (gamma != null) {
-        grads.gamma = () => tf.mul(channelSum(tf.mul(dy, channelOp(xs, tf.neg(runningMean), tf.add))), invStd);
+        grads.gamma = () => tf.mul(channelSum(tf.mul(dy, channelOp(xs, tf.neg(mean), tf.add))), invStd);
       }
       if (beta != null) grads.beta = () => channelSum(dy);
       return grads;
@@ -135,15 +134,15 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor
       const xc = tf.sub(x, mean);
       const invStd = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps));
       const xhat = tf.mul(xc, invStd);
-      save([xhat, invStd]);
+      save(gamma == null ? [xhat, invStd] : [xhat, invStd, gamma]);
       let y = gamma == null ? xhat : channelOp(xhat, gamma, tf.mul);
       if (beta != null) y = channelOp(y, beta, tf.add);
       return y;
     },
-    backward: ([dy], [xhat, invStd]) => {
+    backward: ([dy], [xhat, invStd, g0]) => {
       const grads: Record<string, () => tf.Tensor> = {
         x: () => {
-          const g = gamma == null ? dy : channelOp(dy, gamma, tf.mul);
+          const g = g0 == null ? dy : channelOp(dy, g0, tf.mul);
           const meanG = tf.mean(g, -1, true);
           const meanGX = tf.mean(tf.mul(g, xhat), -1, true);
           return tf.mul(tf.sub(tf.sub(g, meanG), tf.mul(xhat, meanGX)), invStd);
