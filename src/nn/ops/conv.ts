@@ -68,6 +68,53 @@ export function tfToTorchFilter(f: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(f, [prod(k), i, o]), [2, 1, 0]), [o, i, ...k]));
 }
 
+/**
+ * The per-depth-tap tfjs filters of a PyTorch weight [O, I, kd, kh, kw] (kd = 1 for 2D): `forward[z]` is
+ * [kh, kw, I, O]; `flipped[z]` is the same tap rotated 180° in (kh, kw) with I and O swapped, [kh, kw, O, I] (the
+ * filter of the input-gradient conv). Rearranged in JavaScript: weights are small, and tfjs-wasm's Reverse and
+ * rank-3 transposes of them cost milliseconds per call.
+ */
+function filterTaps(w: tf.Tensor, which: 'forward' | 'flipped'): tf.Tensor4D[] {
+  const [o, i] = w.shape;
+  const k = w.shape.slice(2);
+  const [kd, kh, kw] = k.length === 3 ? k : [1, k[0], k[1]];
+  const src = w.dataSync() as Float32Array;
+  const khw = kh * kw;
+  const taps: tf.Tensor4D[] = [];
+  for (let z = 0; z < kd; z++) {
+    const dst = new Float32Array(khw * i * o);
+    for (let a = 0; a < o; a++) {
+      for (let b = 0; b < i; b++) {
+        const base = ((a * i + b) * kd + z) * khw;
+        for (let t = 0; t < khw; t++) {
+          const v = src[base + t];
+          if (which === 'forward') dst[(t * i + b) * o + a] = v;
+          else dst[((khw - 1 - t) * o + a) * i + b] = v;
+        }
+      }
+    }
+    taps.push(tf.tensor4d(dst, which === 'forward' ? [kh, kw, i, o] : [kh, kw, o, i]));
+  }
+  return taps;
+}
+
+/** Per-tap filter gradients [I, kh, kw, O] (one per depth tap) → the PyTorch weight gradient [O, I, k…]. */
+function tapsToTorch(parts: tf.Tensor[], kernel: number[]): tf.Tensor {
+  const [i, kh, kw, o] = parts[0].shape;
+  const kd = parts.length;
+  const khw = kh * kw;
+  const dst = new Float32Array(o * i * kd * khw);
+  parts.forEach((part, z) => {
+    const src = part.dataSync() as Float32Array;
+    for (let b = 0; b < i; b++) {
+      for (let t = 0; t < khw; t++) {
+        for (let a = 0; a < o; a++) dst[((a * i + b) * kd + z) * khw + t] = src[(b * khw + t) * o + a];
+      }
+    }
+  });
+  return tf.tensor(dst, [o, i, ...kernel]);
+}
+
 function outSize(n: number, k: number, s: number, p: number): number {
   return Math.floor((n + 2 * p - k) / s) + 1;
 }
@@ -119,10 +166,9 @@ function zeroInsert(dy: tf.Tensor4D, s: number[]): tf.Tensor4D {
   return out;
 }
 
-/** Gradient of conv2dForward with respect to x, via a 2D conv with the flipped, transposed filter. */
-function conv2dInputGrad(dy: tf.Tensor4D, f: tf.Tensor4D, s: number[], p: number[], hw: number[]): tf.Tensor4D {
-  const [kh, kw] = f.shape;
-  const fT = tf.transpose(tf.reverse(f, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+/** Gradient of conv2dForward with respect to x: a 2D conv of dy with the flipped, transposed filter fT [kh, kw, O, I]. */
+function conv2dInputGrad(dy: tf.Tensor4D, fT: tf.Tensor4D, s: number[], p: number[], hw: number[]): tf.Tensor4D {
+  const [kh, kw] = fT.shape;
   const [, ho, wo] = dy.shape;
   const d = zeroInsert(dy, s);
   // Rows of the dilated dy: (ho−1)·s+1 meaningful ones plus s−1 trailing zeros.
@@ -189,12 +235,6 @@ class DepthTaps {
     const r = z % this.sd;
     return tf.reshape(tf.slice(this.view, [0, q, r, 0], [b, this.outD, 1, f]), this.shape);
   }
-}
-
-/** The [kh, kw, I, O] slice of a [kd, kh, kw, I, O] filter at depth z. */
-function filterTap(f5: tf.Tensor, z: number): tf.Tensor4D {
-  const [kd, kh, kw, i, o] = f5.shape;
-  return tf.reshape(tf.slice(tf.reshape(f5, [kd, kh * kw * i * o]), [z, 0], [1, kh * kw * i * o]), [kh, kw, i, o]);
 }
 
 function addAll(terms: tf.Tensor[]): tf.Tensor {
@@ -297,17 +337,13 @@ function conv2dDecomposed(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, s: nu
     inputs,
     forward: (save) => {
       save([x, w]);
-      const y = conv2dForward(x as tf.Tensor4D, torchToTfFilter(w) as tf.Tensor4D, s, p);
+      const y = conv2dForward(x as tf.Tensor4D, filterTaps(w, 'forward')[0], s, p);
       return b == null ? y : channelOp(y, b, tf.add);
     },
     backward: ([dy], [xs, ws]) => {
       const grads: Record<string, () => tf.Tensor> = {
-        x: () => conv2dInputGrad(dy as tf.Tensor4D, torchToTfFilter(ws) as tf.Tensor4D, s, p, xs.shape.slice(1, 3)),
-        w: () => {
-          const g = conv2dFilterGradT(xs as tf.Tensor4D, filterGradRhs(dy as tf.Tensor4D), s, p, k); // [I, kh, kw, O]
-          const [i, kh, kw, o] = g.shape;
-          return tf.reshape(tf.transpose(tf.reshape(g, [i, kh * kw, o]), [2, 0, 1]), [o, i, kh, kw]);
-        },
+        x: () => conv2dInputGrad(dy as tf.Tensor4D, filterTaps(ws, 'flipped')[0], s, p, xs.shape.slice(1, 3)),
+        w: () => tapsToTorch([conv2dFilterGradT(xs as tf.Tensor4D, filterGradRhs(dy as tf.Tensor4D), s, p, k)], k),
       };
       if (b != null) grads.b = () => biasGrad(dy);
       return grads;
@@ -336,11 +372,11 @@ function conv3dDecomposed(
     inputs,
     forward: (save) => {
       save([x, w]);
-      const f5 = torchToTfFilter(w);
+      const filters = filterTaps(w, 'forward');
       const taps = new DepthTaps(x, kd, s[0], p[0], od);
       const acc = new Accumulator();
       for (let z = 0; z < kd; z++) {
-        acc.add(tf.tidy(() => conv2dForward(taps.tap(z), filterTap(f5, z), s2, p2)));
+        acc.add(tf.tidy(() => conv2dForward(taps.tap(z), filters[z], s2, p2)));
       }
       const y = b == null ? acc.value : channelOp(acc.value, b, tf.add);
       return tf.reshape(y, [bs, od, oh, ow, o]);
@@ -348,16 +384,13 @@ function conv3dDecomposed(
     backward: ([dy], [xs, ws]) => {
       const dy4 = tf.reshape(dy, [bs * od, oh, ow, o]) as tf.Tensor4D;
       const grads: Record<string, () => tf.Tensor> = {
-        x: () => conv3dInputGrad(dy, torchToTfFilter(ws), s, p, [d, h, wd, c]),
+        x: () => conv3dInputGrad(dy, filterTaps(ws, 'flipped'), s, p, [d, h, wd, c]),
         w: () => {
           const dyT = filterGradRhs(dy4);
           const taps = new DepthTaps(xs, kd, s[0], p[0], od);
           const parts: tf.Tensor[] = [];
-          for (let z = 0; z < kd; z++) {
-            parts.push(tf.tidy(() => tf.reshape(conv2dFilterGradT(taps.tap(z), dyT, s2, p2, [kh, kw]), [c, 1, kh * kw, o])));
-          }
-          const g = parts.length === 1 ? parts[0] : tf.concat(parts, 1); // [I, kd, kh·kw, O]
-          return tf.reshape(tf.transpose(tf.reshape(g, [c, kd * kh * kw, o]), [2, 0, 1]), [o, c, kd, kh, kw]);
+          for (let z = 0; z < kd; z++) parts.push(tf.tidy(() => conv2dFilterGradT(taps.tap(z), dyT, s2, p2, [kh, kw])));
+          return tapsToTorch(parts, [kd, kh, kw]);
         },
       };
       if (b != null) grads.b = () => biasGrad(dy);
@@ -367,9 +400,9 @@ function conv3dDecomposed(
 }
 
 /** Gradient of the decomposed conv3d with respect to its input [B, D, H, W, C]. */
-function conv3dInputGrad(dy: tf.Tensor, f5: tf.Tensor, s: number[], p: number[], xDims: number[]): tf.Tensor {
+function conv3dInputGrad(dy: tf.Tensor, flipped: tf.Tensor4D[], s: number[], p: number[], xDims: number[]): tf.Tensor {
   const [bs, od, oh, ow, o] = dy.shape;
-  const [kd] = f5.shape;
+  const kd = flipped.length;
   const [d, h, w, c] = xDims;
   const sd = s[0];
   const pd = p[0];
@@ -378,7 +411,7 @@ function conv3dInputGrad(dy: tf.Tensor, f5: tf.Tensor, s: number[], p: number[],
   const fo = oh * ow * o;
   const dy3 = tf.reshape(dy, [bs, od, fo]) as tf.Tensor3D;
   const gradOf = (rows: tf.Tensor3D, z: number, n: number) =>
-    conv2dInputGrad(tf.reshape(rows, [bs * n, oh, ow, o]) as tf.Tensor4D, filterTap(f5, z), s2, p2, [h, w]);
+    conv2dInputGrad(tf.reshape(rows, [bs * n, oh, ow, o]) as tf.Tensor4D, flipped[z], s2, p2, [h, w]);
 
   if (sd === 1) {
     // dx[d] = Σ_z g_z(dy[d + pd − z]): a correlation over depth of the zero-padded dy.
