@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Rng, FileFormatError, ValueError, tf } from 'geoclr';
 import {
   generateReport,
+  randomReportFacts,
   reportFindings,
   writeCohortReports,
   readReports,
@@ -26,23 +28,7 @@ const MANIFEST_COLUMNS = [
 
 /** A random session in the shape of the cohort generator's manifest (magnitudes on its 0–1 scale). */
 function randomRow(rng: Rng, i: number): ReportFacts & Record<string, unknown> {
-  const diagnosis = rng.choice(['CN', 'CN', 'AD', 'FTD']);
-  const age = rng.uniform(55, 90);
-  const aging = (age - 50) / 45;
-  return {
-    subject_id: `sub-${String(i).padStart(3, '0')}`,
-    session_id: 'ses-01',
-    age,
-    sex: rng.choice(['F', 'M']),
-    site: rng.choice(['A', 'B', 'C']),
-    diagnosis,
-    visit: 0,
-    time_years: 0,
-    cortical_thinning: Math.max(0, aging * rng.uniform(0.5, 1.2)),
-    ventricle_dilation: Math.max(0, aging * rng.uniform(0.4, 1.2)),
-    hippocampal_atrophy: diagnosis === 'AD' ? rng.uniform(0.1, 0.9) : 0,
-    frontal_atrophy: diagnosis === 'FTD' ? rng.uniform(0.1, 0.9) : 0,
-  };
+  return { subject_id: `sub-${String(i).padStart(3, '0')}`, session_id: 'ses-01', site: rng.choice(['A', 'B', 'C']), ...randomReportFacts(rng) };
 }
 
 const KEYWORDS: Record<Finding, RegExp> = {
@@ -196,6 +182,19 @@ describe('text: reports.tsv for a cohort, and reading users\u2019 reports', () =
     // follow-ups compare with their first visit
     assert.ok(table.rows.filter((r) => r.session_id === 'ses-02').every((r) => /15 months/.test(r.report)));
     assert.ok(table.rows.filter((r) => r.session_id === 'ses-01').every((r) => !/months/.test(r.report)));
+  });
+
+  it('`geoclr reports DIR --seed S` writes the same file as writeCohortReports', async () => {
+    writeManifest(5, 2);
+    const r = spawnSync(process.execPath, ['scripts/geoclr.js', 'reports', dir, '--seed', '3', '--out', 'cli.tsv', '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.reports, 10);
+    await writeCohortReports(dir, { seed: 3, out: 'api.tsv' });
+    assert.ok(readFileSync(path.join(dir, 'cli.tsv')).equals(readFileSync(path.join(dir, 'api.tsv'))));
+    const bad = spawnSync(process.execPath, ['scripts/geoclr.js', 'reports', path.join(dir, 'missing')], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /manifest\.tsv: cannot read: no such file/);
   });
 
   it('bad manifest values are errors naming the file, line and column', async () => {

@@ -28,6 +28,7 @@ const SENTENCES = [
   'Unknown-to-vocab: 🧠 brainstem, ☃, and a CJK term 海马 (hippocampus).',
   'supercalifragilisticexpialidociousnessfulness and pneumonoultramicroscopicsilicovolcanoconiosis',
   'x'.repeat(120) + ' (an overlong word becomes unknown)',
+  'Odd spacing: a\vb c\fd e\ufeffg h\u00a0i j\u2028k l\u200bm n\u0085o p\u3000q r\u0000s t\ufffdu',
   '',
 ];
 
@@ -92,6 +93,15 @@ describe('text: bert-base-uncased tokenizer', function () {
     const tokens = SENTENCES.flatMap((s) => tok.tokenize(s));
     assert.ok(tokens.filter((t) => t.startsWith('##')).length > 20, '"##" continuations occur');
     assert.ok(tokens.includes('-') && tokens.includes('/') && tokens.includes(';'), 'punctuation splits');
+  });
+
+  it('the word cache gives exactly transformers.js\u2019 own encoding', async () => {
+    const texts = [...SENTENCES, 'hippocampal hippocampal HIPPOCAMPAL, hippocampal-atrophy.'];
+    const uncached = await loadTokenizer(undefined, { wordCache: false });
+    for (const s of texts) {
+      assert.deepEqual(tok.encode(s, { maxLength: 512 }), tok.hf.encode(s), JSON.stringify(s));
+      assert.deepEqual(uncached.encode(s, { maxLength: 40 }), tok.encode(s, { maxLength: 40 }), JSON.stringify(s));
+    }
   });
 
   it('encodeBatch pads, truncates (keeping [SEP]) and masks, as int32 tensors without leaks', async () => {

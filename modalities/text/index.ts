@@ -11,6 +11,7 @@ export { bertBaseUncasedDir } from './assets.js';
 export type { ModelSourceOptions } from './hf.js';
 export {
   generateReport,
+  randomReportFacts,
   reportFindings,
   severityOf,
   FINDINGS,

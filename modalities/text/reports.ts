@@ -281,3 +281,24 @@ function impressionOf(severity: Record<Finding, Severity>, progression: string[]
   else if (hasPrior && rng.bernoulli(0.7)) out.push(rng.choice(['No significant interval change.', 'Stable compared with the prior examination.']));
   return out;
 }
+
+/**
+ * A plausible random session on the cohort generator's 0–1 scale (age-driven cortical thinning and ventricular
+ * dilation; hippocampal atrophy for AD, frontal for FTD) — for benchmarks, tests and demos without a cohort.
+ */
+export function randomReportFacts(rng: Rng): ReportFacts & { diagnosis: 'CN' | 'AD' | 'FTD' } {
+  const diagnosis = rng.choice(['CN', 'CN', 'AD', 'FTD'] as const);
+  const age = rng.uniform(55, 90);
+  const aging = (age - 50) / 45;
+  return {
+    age,
+    sex: rng.choice(['F', 'M']),
+    diagnosis,
+    visit: 0,
+    time_years: 0,
+    cortical_thinning: aging * rng.uniform(0.5, 1.2),
+    ventricle_dilation: aging * rng.uniform(0.4, 1.2),
+    hippocampal_atrophy: diagnosis === 'AD' ? rng.uniform(0.1, 0.9) : 0,
+    frontal_atrophy: diagnosis === 'FTD' ? rng.uniform(0.1, 0.9) : 0,
+  };
+}

@@ -18,6 +18,11 @@ import { bertTokenizerFiles, parseVocabTxt } from './wordpiece-files.js';
 export interface LoadTokenizerOptions extends ModelSourceOptions {
   /** Default maximum tokens per text, special tokens included (default: the tokenizer's model_max_length, ≤ 512). */
   maxLength?: number;
+  /**
+   * Cache the ids of each distinct word (default true; used only for word-local tokenizers such as BERT's, where
+   * it gives identical ids). Costs up to ~100k cached words of memory.
+   */
+  wordCache?: boolean;
 }
 
 export interface EncodeOptions {
@@ -53,6 +58,13 @@ export interface EncodedBatch {
 /** Texts longer than this many characters per token of budget are pre-cut at a word boundary before encoding. */
 const LONG_TEXT_CHARS_PER_TOKEN = 24;
 const LONG_TEXT_WORD_MARGIN = 16;
+/**
+ * A word for BERT's normalizer: a run of characters other than those it maps to a space — JS `\s` minus \v, \f
+ * and U+FEFF, which it deletes as control/format characters instead (so "a\vb" is one word, "ab").
+ */
+const BERT_WORD = /[^\t\n\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+/** Bound on the word → ids cache (entries); it is cleared when full. */
+const WORD_CACHE_SIZE = 100_000;
 
 /** A transformers.js tokenizer with geoclr's truncation, padding and tensor conventions. */
 export class TextTokenizer {
@@ -61,18 +73,25 @@ export class TextTokenizer {
   readonly suffixIds: readonly number[];
   readonly padId: number;
   readonly maxLength: number;
+  /**
+   * Word → ids cache, used only when tokenization is provably word-local (BERT normalizer + BERT/whitespace
+   * pre-tokenizer + WordPiece): then the ids of a text are the concatenation of the ids of its whitespace-separated
+   * words, and reports, which reuse a small vocabulary, skip most of transformers.js' per-character work.
+   */
+  private readonly wordCache: Map<string, number[]> | null;
 
   constructor(
     /** The underlying transformers.js tokenizer, for anything not wrapped here. */
     readonly hf: PreTrainedTokenizer,
     /** The folder (or hub id) it was loaded from. */
     readonly source: string,
-    maxLength?: number,
+    options: { maxLength?: number; wordCache?: boolean } = {},
   ) {
     [this.prefixIds, this.suffixIds] = specialTemplate(hf);
+    this.wordCache = options.wordCache !== false && isWordLocal(hf) ? new Map() : null;
     this.padId = hf.pad_token_id ?? 0;
     const modelMax = Number.isFinite(hf.model_max_length) ? hf.model_max_length : 512;
-    this.maxLength = checkMaxLength(maxLength ?? Math.min(modelMax, 512), this.minLength, 'maxLength');
+    this.maxLength = checkMaxLength(options.maxLength ?? Math.min(modelMax, 512), this.minLength, 'maxLength');
   }
 
   /** The vocabulary size (ids are in [0, vocabSize)). */
@@ -139,6 +158,7 @@ export class TextTokenizer {
 
   private encodeChecked(text: string, maxLength: number): { ids: number[]; wasTruncated: boolean } {
     const budget = maxLength - this.prefixIds.length - this.suffixIds.length;
+    if (this.wordCache) return this.encodeByWords(text, budget);
     let content: number[] | null = null;
     // A very long text (a pasted document, a runaway export) is cut after enough words before encoding, so its
     // cost is bounded by maxLength, not by its size. Each word gives at least one token, so the first `budget`
@@ -155,6 +175,45 @@ export class TextTokenizer {
     const kept = wasTruncated ? content.slice(0, budget) : content;
     return { ids: [...this.prefixIds, ...kept, ...this.suffixIds], wasTruncated };
   }
+
+  /** Word-local tokenizers: ids word by word through the cache, stopping once the budget is exceeded. */
+  private encodeByWords(text: string, budget: number): { ids: number[]; wasTruncated: boolean } {
+    const cache = this.wordCache!;
+    const ids = [...this.prefixIds];
+    const end = budget + this.prefixIds.length;
+    const re = new RegExp(BERT_WORD.source, 'g');
+    for (let m = re.exec(text); m != null && ids.length <= end; m = re.exec(text)) {
+      const word = m[0];
+      let pieces = cache.get(word);
+      if (pieces == null) {
+        pieces = this.hf.encode(word, { add_special_tokens: false });
+        if (cache.size >= WORD_CACHE_SIZE) cache.clear();
+        cache.set(word, pieces);
+      }
+      for (const id of pieces) ids.push(id);
+    }
+    const wasTruncated = ids.length > end;
+    if (wasTruncated) ids.length = end;
+    for (const id of this.suffixIds) ids.push(id);
+    return { ids, wasTruncated };
+  }
+}
+
+/**
+ * Whether a tokenizer's output on a text is the concatenation of its outputs on the whitespace-separated words:
+ * true for BERT's pipeline (BertNormalizer maps every whitespace character to a space and otherwise works
+ * character by character; BertPreTokenizer splits on whitespace first; WordPiece works within a word).
+ */
+function isWordLocal(hf: PreTrainedTokenizer): boolean {
+  const json = (hf as unknown as { _tokenizerJSON?: Record<string, { type?: string } | null> })._tokenizerJSON;
+  if (json == null) return false;
+  const normalizer = json.normalizer?.type ?? null;
+  const pre = json.pre_tokenizer?.type ?? null;
+  return (
+    json.model?.type === 'WordPiece' &&
+    (normalizer === 'BertNormalizer' || normalizer === null) &&
+    (pre === 'BertPreTokenizer' || pre === 'WhitespaceSplit')
+  );
 }
 
 /**
@@ -173,7 +232,7 @@ export async function loadTokenizer(nameOrDir?: string, options: LoadTokenizerOp
     const hf = await withRemote(t, options.allowRemote ?? remoteAllowedByEnv(), () =>
       t.AutoTokenizer.from_pretrained(source.id, { local_files_only: false, ...(options.cacheDir ? { cache_dir: options.cacheDir } : {}) }),
     );
-    return new TextTokenizer(hf, source.id, options.maxLength);
+    return new TextTokenizer(hf, source.id, options);
   }
   const dir = source.dir;
   const file = (name: string) => path.join(dir, name);
@@ -189,7 +248,7 @@ export async function loadTokenizer(nameOrDir?: string, options: LoadTokenizerOp
     } catch (e) {
       throw new FileFormatError(file('tokenizer.json'), `transformers.js could not build a tokenizer from it: ${(e as Error).message}`);
     }
-    return new TextTokenizer(hf, dir, options.maxLength);
+    return new TextTokenizer(hf, dir, options);
   }
   if (has('vocab.txt')) {
     const config = has('tokenizer_config.json') ? (readJson(file('tokenizer_config.json')) as Record<string, unknown>) : {};
@@ -204,7 +263,7 @@ export async function loadTokenizer(nameOrDir?: string, options: LoadTokenizerOp
       throw new FileFormatError(file('vocab.txt'), (e as Error).message);
     }
     const hf = new t.BertTokenizer(JSON.parse(files['tokenizer.json']), { ...JSON.parse(files['tokenizer_config.json']), ...config });
-    return new TextTokenizer(hf, dir, options.maxLength);
+    return new TextTokenizer(hf, dir, options);
   }
   throw new FileFormatError(
     file('tokenizer.json'),
