@@ -167,6 +167,26 @@ describe('text: bert-base-uncased tokenizer', function () {
     }
   });
 
+  it('hub ids load only with allowRemote, through transformers.js (stubbed fetch: no network used)', async () => {
+    const { env } = await import('@huggingface/transformers');
+    const saved = env.fetch;
+    const urls: string[] = [];
+    env.fetch = async (url: string | URL) => {
+      urls.push(String(url));
+      return new Response('not found', { status: 404 });
+    };
+    try {
+      await assert.rejects(loadTokenizer('someone/clinical-bert'), /downloading it as a Hugging Face Hub id is disabled/);
+      assert.equal(urls.length, 0, 'nothing fetched without the opt-in');
+      await assert.rejects(loadTokenizer('someone/clinical-bert', { allowRemote: true }), (e: Error) =>
+        e instanceof FileFormatError && /^someone\/clinical-bert: could not load the tokenizer from the Hugging Face Hub/.test(e.message));
+      assert.ok(urls.some((u) => u.startsWith('https://huggingface.co/someone/clinical-bert/')), urls.join(', '));
+      assert.equal(env.allowRemoteModels, false, 'remote loading is off again after the opted-in call');
+    } finally {
+      env.fetch = saved;
+    }
+  });
+
   it('missing tokenizer files: the error names the file and where it looked', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'geoclr-empty-'));
     try {

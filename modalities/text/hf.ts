@@ -19,7 +19,6 @@ export function transformers(): Promise<Transformers> {
   loaded ??= import('@huggingface/transformers').then((t) => {
     t.env.allowRemoteModels = remoteAllowedByEnv();
     t.env.allowLocalModels = true;
-    t.env.logLevel = t.LogLevel.ERROR;
     return t;
   });
   return loaded;

@@ -35,16 +35,19 @@ export interface SeverityThresholds {
 }
 
 /**
- * Default thresholds, for magnitudes on the cohort generator's 0–1 scale (0 = no effect, 1 = the strongest effect
- * it simulates). Cortical thinning and ventricular dilation grow with age in everyone, so their "mild" starts
- * higher than that of the disease-specific hippocampal and frontal atrophy, which are ≈ 0 in controls.
- * Pass your own (`thresholds`) to match another generator, and check the spread `writeCohortReports` returns.
+ * Default thresholds, in mm, for the magnitudes of geoclr's cohort generator (`geoclr synth cohort`, DATA.md
+ * recipe 3), where cortical thinning (0.012 mm/year after 20) and ventricular dilation (0.03 mm/year after 20,
+ * accelerating after 50) grow with age in everyone, and hippocampal (AD) and frontal (FTD) atrophy grow with
+ * disease duration. They are set so that, over a cohort aged 20–85, severities spread realistically: cortical
+ * loss is mild from ≈ 58, moderate from ≈ 70, marked from ≈ 83 years; ventricular enlargement mild from ≈ 62,
+ * moderate from ≈ 72, marked from ≈ 80; about one AD patient in ten has no reportable hippocampal atrophy at
+ * baseline. Pass your own (`thresholds`) for another generator, and check the spread `writeCohortReports` returns.
  */
 export const DEFAULT_SEVERITY_THRESHOLDS: Readonly<Record<Finding, SeverityThresholds>> = {
-  cortical: { mild: 0.25, moderate: 0.5, marked: 0.75 },
-  ventricles: { mild: 0.25, moderate: 0.5, marked: 0.75 },
-  hippocampal: { mild: 0.15, moderate: 0.35, marked: 0.6 },
-  frontal: { mild: 0.15, moderate: 0.35, marked: 0.6 },
+  cortical: { mild: 0.45, moderate: 0.6, marked: 0.75 },
+  ventricles: { mild: 1.5, moderate: 2.3, marked: 3.2 },
+  hippocampal: { mild: 0.3, moderate: 0.8, marked: 1.4 },
+  frontal: { mild: 0.15, moderate: 0.4, marked: 0.7 },
 };
 
 /** The ground-truth fields a report is generated from (a cohort manifest row has these and more). */
@@ -53,7 +56,7 @@ export interface ReportFacts {
   session_id?: string;
   age: number;
   sex: 'F' | 'M' | string;
-  /** 0 for the first session; with `time_years`, used only when a prior session is given. */
+  /** 0 for the first session; with `time_years`, used only when a prior session is given. Magnitudes below in mm (≥ 0). */
   visit?: number;
   time_years?: number;
   cortical_thinning: number;
@@ -283,22 +286,24 @@ function impressionOf(severity: Record<Finding, Severity>, progression: string[]
 }
 
 /**
- * A plausible random session on the cohort generator's 0–1 scale (age-driven cortical thinning and ventricular
- * dilation; hippocampal atrophy for AD, frontal for FTD) — for benchmarks, tests and demos without a cohort.
+ * A plausible random baseline session following the cohort generator's ground-truth formulas (mm; see
+ * DEFAULT_SEVERITY_THRESHOLDS) — for benchmarks, tests and demos without a cohort.
  */
 export function randomReportFacts(rng: Rng): ReportFacts & { diagnosis: 'CN' | 'AD' | 'FTD' } {
   const diagnosis = rng.choice(['CN', 'CN', 'AD', 'FTD'] as const);
-  const age = rng.uniform(55, 90);
-  const aging = (age - 50) / 45;
+  const [lo, hi] = diagnosis === 'CN' ? [20, 85] : diagnosis === 'AD' ? [55, 85] : [45, 80];
+  const age = rng.uniform(lo, hi);
+  const brainAge = age + rng.normal(0, 2);
+  const disease = rng.uniform(0.5, 8); // years of disease, baseline plus progression
   return {
     age,
     sex: rng.choice(['F', 'M']),
     diagnosis,
     visit: 0,
     time_years: 0,
-    cortical_thinning: aging * rng.uniform(0.5, 1.2),
-    ventricle_dilation: aging * rng.uniform(0.4, 1.2),
-    hippocampal_atrophy: diagnosis === 'AD' ? rng.uniform(0.1, 0.9) : 0,
-    frontal_atrophy: diagnosis === 'FTD' ? rng.uniform(0.1, 0.9) : 0,
+    cortical_thinning: 0.012 * Math.max(0, brainAge - 20),
+    ventricle_dilation: 0.03 * Math.max(0, brainAge - 20) + 0.0015 * Math.max(0, brainAge - 50) ** 2,
+    hippocampal_atrophy: diagnosis === 'AD' ? Math.min(4, 0.3 * disease) : 0,
+    frontal_atrophy: diagnosis === 'FTD' ? Math.min(4, 0.15 * disease) : 0,
   };
 }

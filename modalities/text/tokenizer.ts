@@ -229,9 +229,14 @@ export async function loadTokenizer(nameOrDir?: string, options: LoadTokenizerOp
   const name = nameOrDir == null || nameOrDir === 'bert-base-uncased' ? bertBaseUncasedDir() : nameOrDir;
   const source = resolveModelSource(name, options, 'tokenizer');
   if (source.kind === 'hub') {
-    const hf = await withRemote(t, options.allowRemote ?? remoteAllowedByEnv(), () =>
-      t.AutoTokenizer.from_pretrained(source.id, { local_files_only: false, ...(options.cacheDir ? { cache_dir: options.cacheDir } : {}) }),
-    );
+    let hf: PreTrainedTokenizer;
+    try {
+      hf = await withRemote(t, options.allowRemote ?? remoteAllowedByEnv(), () =>
+        t.AutoTokenizer.from_pretrained(source.id, { local_files_only: false, ...(options.cacheDir ? { cache_dir: options.cacheDir } : {}) }),
+      );
+    } catch (e) {
+      throw new FileFormatError(source.id, `could not load the tokenizer from the Hugging Face Hub: ${(e as Error).message}`);
+    }
     return new TextTokenizer(hf, source.id, options);
   }
   const dir = source.dir;
