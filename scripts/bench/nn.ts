@@ -28,12 +28,13 @@ interface ConvCase {
   inputGrad: boolean;
 }
 
-function median(times: number[]): number {
-  const s = [...times].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+interface Timing {
+  /** The robust statistic on a shared machine: other load only ever adds time. */
+  min: number;
+  median: number;
 }
 
-function timeMs(fn: () => void, reps: number, warmup = 1): number {
+function timeMs(fn: () => void, reps: number, warmup = 2): Timing {
   for (let i = 0; i < warmup; i++) fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -41,7 +42,8 @@ function timeMs(fn: () => void, reps: number, warmup = 1): number {
     fn();
     times.push(performance.now() - t0);
   }
-  return median(times);
+  times.sort((a, b) => a - b);
+  return { min: times[0], median: times[Math.floor(times.length / 2)] };
 }
 
 function randn(shape: number[], rng: Rng): tf.Tensor {
@@ -61,7 +63,7 @@ function convCases(b: number, d: number, h: number, w: number, widths: number[])
   ];
 }
 
-function benchConv(c: ConvCase, reps: number, rng: Rng): Record<string, number> {
+function benchConv(c: ConvCase, reps: number, rng: Rng): Record<string, Timing> {
   const x = randn(c.input, rng);
   const xv = tf.variable(x, c.inputGrad);
   const w = tf.variable(randn([c.out, c.input[4], c.kernel, c.kernel, c.kernel], rng));
@@ -116,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       batch: { type: 'string', default: '16' },
       size: { type: 'string', default: '32,40,32' },
-      reps: { type: 'string', default: '5' },
+      reps: { type: 'string', default: '7' },
       threads: { type: 'string', default: '2' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results/nn.json' },
@@ -124,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    console.log('usage: geoclr bench nn [--batch 16] [--size D,H,W] [--reps 5] [--threads 2] [--quick] [--out FILE]');
+    console.log('usage: geoclr bench nn [--batch 16] [--size D,H,W] [--reps 7] [--threads 2] [--quick] [--out FILE]');
     return 0;
   }
   const info = await initBackend();
@@ -138,7 +140,7 @@ export async function run(argv: string[]): Promise<number> {
   const convs = convCases(batch, d, h, w, widths);
 
   console.error(`bench nn: backend ${info.choice} (conv: ${convImplementation()}), batch ${batch}, volume ${d}×${h}×${w}, ${reps} reps`);
-  const ours: Record<string, number> = {};
+  const ours: Record<string, Timing> = {};
   for (const c of convs) Object.assign(ours, benchConv(c, reps, rng));
   const enc = createEncoder(config, { seed: 0 });
   const x = randn([batch, d, h, w, 1], rng);
@@ -154,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
   x.dispose();
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'geoclr-bench-nn-'));
-  let torch: Record<string, number> | null = null;
+  let torch: Record<string, Timing> | null = null;
   let torchProblem: string | null = null;
   try {
     const spec = path.join(dir, 'spec.json');
@@ -166,13 +168,25 @@ export async function run(argv: string[]): Promise<number> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const rows = Object.entries(ours).map(([name, ms]) => {
-    const t = torch?.[name] ?? null;
-    return { name, geoclr_ms: ms, torch_ms: t, ratio: t == null ? null : ms / t };
+  const rows = Object.entries(ours).map(([name, t]) => {
+    const p = torch?.[name] ?? null;
+    return {
+      name,
+      geoclr_ms: t.min,
+      geoclr_median_ms: t.median,
+      torch_ms: p?.min ?? null,
+      torch_median_ms: p?.median ?? null,
+      ratio: p == null ? null : t.min / p.min,
+    };
   });
   const fmt = (v: number | null, digits = 1) => (v == null ? '—' : v.toFixed(digits));
-  console.log(`\n${'case'.padEnd(28)} ${'geoclr ms'.padStart(10)} ${'torch ms'.padStart(10)} ${'ratio'.padStart(7)}`);
-  for (const r of rows) console.log(`${r.name.padEnd(28)} ${fmt(r.geoclr_ms).padStart(10)} ${fmt(r.torch_ms).padStart(10)} ${fmt(r.ratio, 2).padStart(7)}`);
+  console.log(`\nbest of ${reps} (median in parentheses); ratio = geoclr / torch, below 1 means geoclr is faster`);
+  console.log(`${'case'.padEnd(24)} ${'geoclr ms'.padStart(18)} ${'torch ms'.padStart(18)} ${'ratio'.padStart(7)}`);
+  for (const r of rows) {
+    const g = `${fmt(r.geoclr_ms)} (${fmt(r.geoclr_median_ms)})`;
+    const t = `${fmt(r.torch_ms)} (${fmt(r.torch_median_ms)})`;
+    console.log(`${r.name.padEnd(24)} ${g.padStart(18)} ${t.padStart(18)} ${fmt(r.ratio, 2).padStart(7)}`);
+  }
   if (torchProblem) console.log(`\n(${torchProblem})`);
   console.log(`\nwhere one encoder training step spends its kernel time (${profile.totalKernelMs.toFixed(0)} ms):`);
   for (const k of profile.kernels) console.log(`  ${k.name.padEnd(22)} ${k.ms.toFixed(1).padStart(8)} ms ${String(k.calls).padStart(4)} calls ${(100 * k.share).toFixed(1).padStart(5)}%`);
@@ -187,6 +201,7 @@ export async function run(argv: string[]): Promise<number> {
     torchThreads: Number(values.threads),
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model,
+    loadAverage: os.loadavg()[0],
     batch,
     volume: [d, h, w],
     reps,
