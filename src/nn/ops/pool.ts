@@ -57,7 +57,8 @@ function pool2d(x: tf.Tensor4D, mode: Mode, k: number[], s: number[], p: number[
   return f(xp, [k[0], k[1]], [s[0], s[1]], 'valid');
 }
 
-function avgPool3dSeparable(x: tf.Tensor, opts: PoolOptions): tf.Tensor {
+/** torch.nn.functional.avg_pool3d (count_include_pad=True) on [B, D, H, W, C]. */
+export function avgPool3d(x: tf.Tensor, opts: PoolOptions): tf.Tensor {
   if (x.rank !== 5) throw new ShapeError(`avgPool3d: input must be [B, D, H, W, C], got [${x.shape}]`);
   const mode: Mode = 'avg';
   const { k, s, p } = parse(opts, 3);
@@ -87,11 +88,6 @@ export function maxPool3d(x: tf.Tensor, opts: PoolOptions): tf.Tensor {
     });
   }
   return maxPoolArgmax(x, x.shape.slice(1, 4), k, s, p);
-}
-
-/** torch.nn.functional.avg_pool3d (count_include_pad=True) on [B, D, H, W, C]. */
-export function avgPool3d(x: tf.Tensor, opts: PoolOptions): tf.Tensor {
-  return avgPool3dSeparable(x, opts);
 }
 
 /** torch.nn.functional.max_pool2d on [B, H, W, C]. */
