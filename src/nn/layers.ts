@@ -314,44 +314,35 @@ export class Dropout extends Layer {
   }
 }
 
-/** torch.nn.MaxPool3d on [B, D, H, W, C] (stride defaults to the kernel). */
-export class MaxPool3d extends Layer {
+/** A pooling layer: the functional op with fixed options. */
+abstract class PoolLayer extends Layer {
+  protected abstract readonly pool: (x: tf.Tensor, opts: PoolOptions) => tf.Tensor;
   constructor(readonly opts: PoolOptions) {
     super();
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return maxPool3d(x, this.opts);
+    return this.pool(x, this.opts);
   }
+}
+
+/** torch.nn.MaxPool3d on [B, D, H, W, C] (stride defaults to the kernel). */
+export class MaxPool3d extends PoolLayer {
+  protected readonly pool = maxPool3d;
 }
 
 /** torch.nn.AvgPool3d on [B, D, H, W, C]. */
-export class AvgPool3d extends Layer {
-  constructor(readonly opts: PoolOptions) {
-    super();
-  }
-  forward(x: tf.Tensor): tf.Tensor {
-    return avgPool3d(x, this.opts);
-  }
+export class AvgPool3d extends PoolLayer {
+  protected readonly pool = avgPool3d;
 }
 
 /** torch.nn.MaxPool2d on [B, H, W, C]. */
-export class MaxPool2d extends Layer {
-  constructor(readonly opts: PoolOptions) {
-    super();
-  }
-  forward(x: tf.Tensor): tf.Tensor {
-    return maxPool2d(x, this.opts);
-  }
+export class MaxPool2d extends PoolLayer {
+  protected readonly pool = maxPool2d;
 }
 
 /** torch.nn.AvgPool2d on [B, H, W, C]. */
-export class AvgPool2d extends Layer {
-  constructor(readonly opts: PoolOptions) {
-    super();
-  }
-  forward(x: tf.Tensor): tf.Tensor {
-    return avgPool2d(x, this.opts);
-  }
+export class AvgPool2d extends PoolLayer {
+  protected readonly pool = avgPool2d;
 }
 
 /** Global average pooling [B, ..., C] → [B, C] (AdaptiveAvgPool to 1 + flatten). */

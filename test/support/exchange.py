@@ -1,6 +1,7 @@
 """Python side of test/support/exchange.ts: tensors.json + tensors.bin (raw little-endian arrays)."""
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -43,3 +44,17 @@ def write_exchange(folder, items):
         f.write(b"".join(chunks))
     with open(os.path.join(folder, "tensors.json"), "w") as f:
         json.dump(index, f)
+
+
+def run_cases(handle):
+    """The shared main of the reference scripts: FOLDER (argv[1]) holds cases.json and the exchange arrays;
+    handle(case, arrays, out) fills `out`, written to FOLDER/out."""
+    folder = sys.argv[1]
+    with open(os.path.join(folder, "cases.json")) as f:
+        cases = json.load(f)
+    arrays = read_exchange(folder)
+    out = {}
+    for case in cases:
+        handle(case, arrays, out)
+    os.makedirs(os.path.join(folder, "out"), exist_ok=True)
+    write_exchange(os.path.join(folder, "out"), out)

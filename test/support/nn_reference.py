@@ -7,7 +7,6 @@ inputs. The reference runs in float64, takes loss = Σ out · r (`<case>.r`), an
 for float inputs, `<case>.grad.state.<param>` and the buffers after the call, `<case>.after.<buffer>`.
 Inputs listed in `channels_last` are permuted to channels-first before the call and the output back.
 """
-import json
 import os
 import sys
 
@@ -18,7 +17,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "interop", "python"))
-from exchange import read_exchange, write_exchange  # noqa: E402
+from exchange import run_cases  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -70,16 +69,5 @@ def run_case(case, arrays, out):
         out[f"{name}.after.{k}"] = b.detach().numpy()
 
 
-def main(folder):
-    with open(os.path.join(folder, "cases.json")) as f:
-        cases = json.load(f)
-    arrays = read_exchange(folder)
-    out = {}
-    for case in cases:
-        run_case(case, arrays, out)
-    os.makedirs(os.path.join(folder, "out"), exist_ok=True)
-    write_exchange(os.path.join(folder, "out"), out)
-
-
 if __name__ == "__main__":
-    main(sys.argv[1])
+    run_cases(run_case)

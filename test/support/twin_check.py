@@ -7,7 +7,6 @@ Direction A (geoclr → torch): loads `<name>.state.*` with load_state_dict(stri
 Direction B (torch → geoclr): builds a fresh twin (torch seed 1234), perturbs its batch-norm statistics, writes its
 state_dict as `<name>.pystate.*` and its eval outputs on the same input as `<name>.pyB.eval.{rep,proj}`.
 """
-import json
 import os
 import sys
 
@@ -16,7 +15,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "interop", "python"))
-from exchange import read_exchange, write_exchange  # noqa: E402
+from exchange import run_cases  # noqa: E402
 from geoclr_torch import build_encoder  # noqa: E402
 
 
@@ -33,48 +32,41 @@ def run(model, case, arrays):
     return model(channels_first(torch.tensor(arrays[f"{name}.x"])))
 
 
-def main(folder):
-    with open(os.path.join(folder, "cases.json")) as f:
-        cases = json.load(f)
-    arrays = read_exchange(folder)
-    out = {}
-    for case in cases:
-        name = case["name"]
-        model = build_encoder(case["config"])
-        prefix = f"{name}.state."
-        state = {k[len(prefix):]: torch.tensor(v) for k, v in arrays.items() if k.startswith(prefix)}
-        for k, v in model.state_dict().items():
-            if v.dtype == torch.int64 and k in state:
-                state[k] = state[k].to(torch.int64)
-        model.load_state_dict(state, strict=True)
-        with torch.no_grad():
-            for mode in ("eval", "train"):
-                model.train(mode == "train")
-                rep, proj = run(model, case, arrays)
-                out[f"{name}.py.{mode}.rep"] = rep.numpy()
-                out[f"{name}.py.{mode}.proj"] = proj.numpy()
-        for k, b in model.named_buffers():
-            out[f"{name}.py.after.{k}"] = b.numpy()
+def run_case(case, arrays, out):
+    name = case["name"]
+    model = build_encoder(case["config"])
+    prefix = f"{name}.state."
+    state = {k[len(prefix):]: torch.tensor(v) for k, v in arrays.items() if k.startswith(prefix)}
+    for k, v in model.state_dict().items():
+        if v.dtype == torch.int64 and k in state:
+            state[k] = state[k].to(torch.int64)
+    model.load_state_dict(state, strict=True)
+    with torch.no_grad():
+        for mode in ("eval", "train"):
+            model.train(mode == "train")
+            rep, proj = run(model, case, arrays)
+            out[f"{name}.py.{mode}.rep"] = rep.numpy()
+            out[f"{name}.py.{mode}.proj"] = proj.numpy()
+    for k, b in model.named_buffers():
+        out[f"{name}.py.after.{k}"] = b.numpy()
 
-        torch.manual_seed(1234)
-        twin = build_encoder(case["config"])
-        with torch.no_grad():
-            for k, b in twin.named_buffers():
-                if k.endswith("running_mean"):
-                    b.normal_(0, 0.1)
-                elif k.endswith("running_var"):
-                    b.uniform_(0.5, 1.5)
-                elif k.endswith("num_batches_tracked"):
-                    b.fill_(7)
-            twin.eval()
-            rep, proj = run(twin, case, arrays)
-        out[f"{name}.pyB.eval.rep"] = rep.numpy()
-        out[f"{name}.pyB.eval.proj"] = proj.numpy()
-        for k, v in twin.state_dict().items():
-            out[f"{name}.pystate.{k}"] = v.numpy()
-    os.makedirs(os.path.join(folder, "out"), exist_ok=True)
-    write_exchange(os.path.join(folder, "out"), out)
+    torch.manual_seed(1234)
+    twin = build_encoder(case["config"])
+    with torch.no_grad():
+        for k, b in twin.named_buffers():
+            if k.endswith("running_mean"):
+                b.normal_(0, 0.1)
+            elif k.endswith("running_var"):
+                b.uniform_(0.5, 1.5)
+            elif k.endswith("num_batches_tracked"):
+                b.fill_(7)
+        twin.eval()
+        rep, proj = run(twin, case, arrays)
+    out[f"{name}.pyB.eval.rep"] = rep.numpy()
+    out[f"{name}.pyB.eval.proj"] = proj.numpy()
+    for k, v in twin.state_dict().items():
+        out[f"{name}.pystate.{k}"] = v.numpy()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    run_cases(run_case)

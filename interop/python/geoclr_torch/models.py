@@ -44,6 +44,14 @@ def _head(cfg, in_dim):
     return MLPHead(in_dim, h["hidden"], h["out"], h["batchNorm"])
 
 
+class _Encoder(nn.Module):
+    """Shared forward: the representation, and its projection through the head (or itself without a head)."""
+
+    def forward(self, *inputs):
+        rep = self.represent(*inputs)
+        return EncoderOutput(rep, rep if self.head is None else self.head(rep))
+
+
 class BasicBlock(nn.Module):
     def __init__(self, dims, in_planes, planes, stride):
         super().__init__()
@@ -63,7 +71,7 @@ class BasicBlock(nn.Module):
         return F.relu(out + shortcut)
 
 
-class ResNetEncoder(nn.Module):
+class ResNetEncoder(_Encoder):
     """geoclr's ResNetEncoder ('resnet3d' / 'resnet2d'); torchvision names (conv1, bn1, layer1.0.conv1, …, head)."""
 
     def __init__(self, cfg):
@@ -96,10 +104,6 @@ class ResNetEncoder(nn.Module):
         for stage in self.stages:
             h = stage(h)
         return h.mean(dim=tuple(range(2, h.dim())))
-
-    def forward(self, x):
-        rep = self.represent(x)
-        return EncoderOutput(rep, rep if self.head is None else self.head(rep))
 
 
 class _DenseLayer(nn.Module):
@@ -145,7 +149,7 @@ class _Transition(nn.Sequential):
         self.add_module("pool", AvgPool(2, stride=2))
 
 
-class DenseNetEncoder(nn.Module):
+class DenseNetEncoder(_Encoder):
     """geoclr's DenseNetEncoder ('densenet3d' / 'densenet2d'); torchvision DenseNet-121 names under `features`."""
 
     def __init__(self, cfg):
@@ -178,12 +182,8 @@ class DenseNetEncoder(nn.Module):
         h = F.relu(self.features(x))
         return h.mean(dim=tuple(range(2, h.dim())))
 
-    def forward(self, x):
-        rep = self.represent(x)
-        return EncoderOutput(rep, rep if self.head is None else self.head(rep))
 
-
-class TextTransformerEncoder(nn.Module):
+class TextTransformerEncoder(_Encoder):
     """geoclr's TextTransformerEncoder: embeddings, pre-LN torch.nn.TransformerEncoderLayer blocks, final LayerNorm."""
 
     def __init__(self, cfg):
@@ -215,10 +215,6 @@ class TextTransformerEncoder(nn.Module):
             return h[:, 0]
         m = torch.ones(b, l, 1, dtype=h.dtype) if attention_mask is None else attention_mask.to(h.dtype).unsqueeze(-1)
         return (h * m).sum(1) / m.sum(1).clamp(min=1)
-
-    def forward(self, ids, attention_mask=None):
-        rep = self.represent(ids, attention_mask)
-        return EncoderOutput(rep, rep if self.head is None else self.head(rep))
 
 
 def _resolve_head(head, in_dim):
