@@ -76,7 +76,7 @@ function bn(dims: Dims, c: number): BatchNormNd {
 const reluAll = (xs: tf.Tensor[]) => xs.map((x) => tf.relu(x));
 
 /** norm1 → relu1 → conv1 (1×1, bnSize·growth) → norm2 → relu2 → conv2 (3×3, growth) [→ dropout]. */
-class DenseLayer extends Module {
+export class DenseLayer extends Module {
   readonly norm1: BatchNormNd;
   readonly conv1: ConvNd;
   readonly norm2: BatchNormNd;
@@ -100,7 +100,7 @@ class DenseLayer extends Module {
   }
 }
 
-class DenseBlock extends Module {
+export class DenseBlock extends Module {
   readonly layers: DenseLayer[] = [];
   constructor(dims: Dims, n: number, inFeatures: number, growth: number, bnSize: number, dropRate: number, rng: Rng) {
     super();
@@ -117,7 +117,7 @@ class DenseBlock extends Module {
 }
 
 /** norm → relu → conv (1×1, halves the channels) → avg pool 2. */
-class Transition extends Module {
+export class Transition extends Module {
   readonly norm: BatchNormNd;
   readonly conv: ConvNd;
   readonly pool: AvgPool2d | AvgPool3d;
@@ -133,7 +133,7 @@ class Transition extends Module {
 }
 
 /** The `features` module: conv0, norm0, (pool0), denseblock1, transition1, …, norm5. */
-class DenseFeatures extends Module {
+export class DenseFeatures extends Module {
   readonly conv0: ConvNd;
   readonly norm0: BatchNormNd;
   readonly pool0: MaxPool2d | MaxPool3d | null;

@@ -200,28 +200,41 @@ function conv2dFilterGradT(x: tf.Tensor4D, dyT: tf.Tensor4D, s: number[], p: num
 // ---------------------------------------------------------------------------------------------------------------
 // Depth handling for the 3D decomposition.
 
-/** Depth taps of a 3D conv: tap z is the [B·Do, H, W, C] stack of the input slices it multiplies. */
+/**
+ * Depth taps of a 3D conv: tap z is the [B·Do, H, W, C] stack of the input slices it multiplies. Holds the input
+ * padded (or cropped) in depth as [B, Dp, H·W·C], which the forward saves for the backward (no second pad).
+ */
 class DepthTaps {
   private readonly view: tf.Tensor;
-  constructor(
-    x: tf.Tensor,
-    private readonly kd: number,
+  readonly shape: [number, number, number, number];
+
+  private constructor(
+    /** The depth-padded input [B, Dp, H·W·C]. */
+    readonly padded: tf.Tensor3D,
+    hwc: [number, number, number],
     private readonly sd: number,
-    pd: number,
     private readonly outD: number,
   ) {
+    const [b, dp, f] = padded.shape;
+    this.view = sd === 1 ? padded : tf.reshape(padded, [b, dp / sd, sd, f]);
+    this.shape = [b * outD, ...hwc];
+  }
+
+  /** Pads x [B, D, H, W, C] in depth for a kernel kd, stride sd, padding pd with outD output planes. */
+  static of(x: tf.Tensor, kd: number, sd: number, pd: number, outD: number): DepthTaps {
     const [b, d, h, w, c] = x.shape;
-    const q = Math.floor((kd - 1) / sd);
-    const padded = sd * (outD + q);
-    const x3 = tf.reshape(x, [b, d, h * w * c]) as tf.Tensor3D;
+    const padded = sd * (outD + Math.floor((kd - 1) / sd));
     const bottom = padded - d - pd;
-    let v: tf.Tensor3D = x3;
+    let v = tf.reshape(x, [b, d, h * w * c]) as tf.Tensor3D;
     if (bottom < 0) v = tf.slice(v, [0, 0, 0], [b, d + bottom, h * w * c]);
     if (pd > 0 || bottom > 0) v = tf.pad(v, [[0, 0], [pd, Math.max(0, bottom)], [0, 0]]);
-    this.view = sd === 1 ? v : tf.reshape(v, [b, outD + q, sd, h * w * c]);
-    this.shape = [b * outD, h, w, c];
+    return new DepthTaps(v, [h, w, c], sd, outD);
   }
-  readonly shape: [number, number, number, number];
+
+  /** Rebuilds the taps from a saved `padded`. */
+  static fromPadded(padded: tf.Tensor, hwc: [number, number, number], sd: number, outD: number): DepthTaps {
+    return new DepthTaps(padded as tf.Tensor3D, hwc, sd, outD);
+  }
 
   tap(z: number): tf.Tensor4D {
     const [n, h, w, c] = this.shape;
@@ -371,9 +384,9 @@ function conv3dDecomposed(
     name: 'conv3d',
     inputs,
     forward: (save) => {
-      save([x, w]);
       const filters = filterTaps(w, 'forward');
-      const taps = new DepthTaps(x, kd, s[0], p[0], od);
+      const taps = DepthTaps.of(x, kd, s[0], p[0], od);
+      save([taps.padded, w]);
       const acc = new Accumulator();
       for (let z = 0; z < kd; z++) {
         acc.add(tf.tidy(() => conv2dForward(taps.tap(z), filters[z], s2, p2)));
@@ -381,13 +394,13 @@ function conv3dDecomposed(
       const y = b == null ? acc.value : channelOp(acc.value, b, tf.add);
       return tf.reshape(y, [bs, od, oh, ow, o]);
     },
-    backward: ([dy], [xs, ws]) => {
+    backward: ([dy], [padded, ws]) => {
       const dy4 = tf.reshape(dy, [bs * od, oh, ow, o]) as tf.Tensor4D;
       const grads: Record<string, () => tf.Tensor> = {
         x: () => conv3dInputGrad(dy, filterTaps(ws, 'flipped'), s, p, [d, h, wd, c]),
         w: () => {
           const dyT = filterGradRhs(dy4);
-          const taps = new DepthTaps(xs, kd, s[0], p[0], od);
+          const taps = DepthTaps.fromPadded(padded, [h, wd, c], s[0], od);
           const parts: tf.Tensor[] = [];
           for (let z = 0; z < kd; z++) parts.push(tf.tidy(() => conv2dFilterGradT(taps.tap(z), dyT, s2, p2, [kh, kw])));
           return tapsToTorch(parts, [kd, kh, kw]);
