@@ -155,21 +155,29 @@ export async function run(argv: string[]): Promise<number> {
   enc.dispose();
   x.dispose();
 
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'geoclr-bench-nn-'));
-  let torch: Record<string, Timing> | null = null;
+  // PyTorch at the requested thread count, and with one thread: geoclr's wasm runs on one core, and under load
+  // OpenMP's barriers make multi-threaded timings erratic, so the single-thread column is the stable comparison.
+  const threads = Number(values.threads);
   let torchProblem: string | null = null;
-  try {
-    const spec = path.join(dir, 'spec.json');
-    writeFileSync(spec, JSON.stringify({ threads: Number(values.threads), reps, convs, encoder: { config, input: [batch, d, h, w, 1] } }));
-    const r = spawnSync(PYTHON, [path.resolve('scripts/bench/nn_torch.py'), spec], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    if (r.status === 0) torch = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    else torchProblem = `PyTorch side failed (${PYTHON}): ${r.stderr.trim().split('\n').pop()}`;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const runTorch = (n: number): Record<string, Timing> | null => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'geoclr-bench-nn-'));
+    try {
+      const spec = path.join(dir, 'spec.json');
+      writeFileSync(spec, JSON.stringify({ threads: n, reps, convs, encoder: { config, input: [batch, d, h, w, 1] } }));
+      const r = spawnSync(PYTHON, [path.resolve('scripts/bench/nn_torch.py'), spec], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      if (r.status === 0) return JSON.parse(r.stdout.trim().split('\n').pop()!);
+      torchProblem = `PyTorch side failed (${PYTHON}): ${r.stderr.trim().split('\n').pop()}`;
+      return null;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const torch = runTorch(threads);
+  const torch1 = threads === 1 ? torch : runTorch(1);
 
   const rows = Object.entries(ours).map(([name, t]) => {
     const p = torch?.[name] ?? null;
+    const p1 = torch1?.[name] ?? null;
     return {
       name,
       geoclr_ms: t.min,
@@ -177,15 +185,20 @@ export async function run(argv: string[]): Promise<number> {
       torch_ms: p?.min ?? null,
       torch_median_ms: p?.median ?? null,
       ratio: p == null ? null : t.min / p.min,
+      torch_1thread_ms: p1?.min ?? null,
+      ratio_1thread: p1 == null ? null : t.min / p1.min,
     };
   });
   const fmt = (v: number | null, digits = 1) => (v == null ? '—' : v.toFixed(digits));
-  console.log(`\nbest of ${reps} (median in parentheses); ratio = geoclr / torch, below 1 means geoclr is faster`);
-  console.log(`${'case'.padEnd(24)} ${'geoclr ms'.padStart(18)} ${'torch ms'.padStart(18)} ${'ratio'.padStart(7)}`);
+  console.log(`\nbest of ${reps} (median in parentheses); ratio = geoclr / torch, above 1 means geoclr is slower`);
+  const tcol = `torch ${threads}t ms`;
+  console.log(`${'case'.padEnd(24)} ${'geoclr ms'.padStart(18)} ${tcol.padStart(18)} ${'ratio'.padStart(7)} ${'torch 1t ms'.padStart(12)} ${'ratio'.padStart(7)}`);
   for (const r of rows) {
     const g = `${fmt(r.geoclr_ms)} (${fmt(r.geoclr_median_ms)})`;
     const t = `${fmt(r.torch_ms)} (${fmt(r.torch_median_ms)})`;
-    console.log(`${r.name.padEnd(24)} ${g.padStart(18)} ${t.padStart(18)} ${fmt(r.ratio, 2).padStart(7)}`);
+    console.log(
+      `${r.name.padEnd(24)} ${g.padStart(18)} ${t.padStart(18)} ${fmt(r.ratio, 2).padStart(7)} ${fmt(r.torch_1thread_ms).padStart(12)} ${fmt(r.ratio_1thread, 2).padStart(7)}`,
+    );
   }
   if (torchProblem) console.log(`\n(${torchProblem})`);
   console.log(`\nwhere one encoder training step spends its kernel time (${profile.totalKernelMs.toFixed(0)} ms):`);
@@ -198,7 +211,7 @@ export async function run(argv: string[]): Promise<number> {
     convImplementation: convImplementation(),
     simd: info.simd,
     threads: info.numThreads,
-    torchThreads: Number(values.threads),
+    torchThreads: threads,
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model,
     loadAverage: os.loadavg()[0],
