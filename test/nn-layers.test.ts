@@ -56,6 +56,8 @@ function cases(): ReferenceCase[] {
     single('conv3d_s1p1', new Conv3d(3, 4, 3, { rng: r, padding: 1 }), 'nn.Conv3d(3, 4, 3, padding=1)', randn([2, 5, 6, 7, 3]), cl),
     single('conv3d_s2p1', new Conv3d(2, 5, 3, { rng: r, stride: 2, padding: 1 }), 'nn.Conv3d(2, 5, 3, stride=2, padding=1)', randn([2, 7, 8, 6, 2]), cl),
     single('conv3d_1x1s2_nobias', new Conv3d(3, 4, 1, { rng: r, stride: 2, bias: false }), 'nn.Conv3d(3, 4, 1, stride=2, bias=False)', randn([2, 6, 5, 6, 3]), cl),
+    single('conv3d_1x1_pointwise', new Conv3d(5, 3, 1, { rng: r }), 'nn.Conv3d(5, 3, 1)', randn([2, 3, 4, 5, 5]), cl),
+    single('conv2d_1x1_pointwise', new Conv2d(4, 6, 1, { rng: r, bias: false }), 'nn.Conv2d(4, 6, 1, bias=False)', randn([3, 5, 4, 4]), cl),
     single('conv3d_k7s2p3', new Conv3d(1, 3, 7, { rng: r, stride: 2, padding: 3 }), 'nn.Conv3d(1, 3, 7, stride=2, padding=3)', randn([2, 9, 10, 8, 1]), cl),
     single('conv3d_aniso', new Conv3d(2, 3, [1, 3, 5], { rng: r, stride: [1, 2, 1], padding: [0, 1, 2] }), 'nn.Conv3d(2, 3, (1, 3, 5), stride=(1, 2, 1), padding=(0, 1, 2))', randn([2, 4, 7, 6, 2]), cl),
     single('conv2d_s1p1', new Conv2d(3, 4, 3, { rng: r, padding: 1 }), 'nn.Conv2d(3, 4, 3, padding=1)', randn([2, 7, 6, 3]), cl),

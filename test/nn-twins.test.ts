@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { tf, Rng, createEncoder, type Encoder, type EncoderConfig } from 'geoclr';
+import { tf, Rng, createEncoder, resolveEncoderConfig, type Encoder, type EncoderConfig } from 'geoclr';
 import { needPython, runPythonFile } from './support/peers.js';
 import { readExchange, tempExchangeDir, writeExchange, type ExchangeArray } from './support/exchange.js';
 
@@ -88,7 +88,7 @@ describe('PyTorch twins (geoclr_torch)', function () {
         for (const [k, b] of enc.namedBuffers()) res[`after.${k}`] = b.dataSync() as Float32Array | Int32Array;
         ours[c.name] = res;
         enc.dispose();
-        specs.push({ name: c.name, config: createEncoder(c.config).config, input: c.input });
+        specs.push({ name: c.name, config: resolveEncoderConfig(c.config), input: c.input });
       }
       writeExchange(dir, items);
       tf.dispose(Object.values(items).filter((t) => !Object.values(inputs).some((i) => i.x === t || i.mask === t)));

@@ -18,6 +18,7 @@ import * as tf from '../../tf.js';
 import { ShapeError, ValueError } from '../../errors.js';
 import { customOp } from './custom.js';
 import { channelOp, channelSum } from './channelwise.js';
+import { linear } from './dense.js';
 
 export type ConvImplementation = 'auto' | 'native' | 'decomposed';
 
@@ -307,6 +308,7 @@ export function conv3d(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, 
   const k = weight.shape.slice(2);
   const outDims = checkOutput(x.shape.slice(1, 4), k, s, p, 'conv3d');
   if (convImplementation() === 'native') return conv3dNative(x, weight, bias, s, p);
+  if (isPointwise(k, s, p)) return pointwise(x, weight, bias);
   return conv3dDecomposed(x, weight, bias, s, p, k, outDims);
 }
 
@@ -321,7 +323,18 @@ export function conv2d(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, 
   const k = weight.shape.slice(2);
   checkOutput(x.shape.slice(1, 3), k, s, p, 'conv2d');
   if (convImplementation() === 'native') return conv2dNative(x, weight, bias, s, p);
+  if (isPointwise(k, s, p)) return pointwise(x, weight, bias);
   return conv2dDecomposed(x, weight, bias, s, p, k);
+}
+
+const isPointwise = (k: number[], s: number[], p: number[]) => [...k, ...s].every((e) => e === 1) && p.every((e) => e === 0);
+
+/**
+ * A 1×1(×1) conv with stride 1 is a linear map over channels; its matmul backward (dW = dyᵀ·x) beats the
+ * filter-gradient conv, whose "filter" would be the whole output gradient.
+ */
+function pointwise(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor {
+  return tf.tidy(() => linear(x, tf.reshape(w, w.shape.slice(0, 2)), b));
 }
 
 function conv3dNative(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, s: number[], p: number[]): tf.Tensor {
