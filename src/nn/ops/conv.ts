@@ -11,8 +11,11 @@
  *     · filter gradient: a 2D conv of the transposed input [C, H, W, N] with the transposed output gradient
  *       [Ho, Wo, N, O] as "filter" (dilated by the stride) — XNNPACK runs it at 30–60 GFLOP/s, far faster than
  *       per-tap matmuls (~1 GFLOP/s);
- *     · depth taps of a depth-strided conv are grouped by stride phase, so no zero depth slices are processed.
- *   Every slice is taken on a ≤ 4-D view (rank-5 slices/transposes take a slow generic path on wasm).
+ *     · depth taps of a depth-strided conv are grouped by stride phase, so no zero depth slices are processed;
+ *     · 1×1 convs with stride 1 are linear maps over channels (matmul backward).
+ *   Every slice is taken on a ≤ 4-D view (rank-5 slices/transposes take a slow generic path on wasm). tfjs-wasm's
+ *   own Conv3D gradients are not only slow but wrong for common shapes (input gradient even at stride 1), so the
+ *   native path is never chosen on wasm.
  */
 import * as tf from '../../tf.js';
 import { ShapeError, ValueError } from '../../errors.js';
