@@ -17,3 +17,4 @@ export * from './util/fs.js';
 // --- training ---
 
 // --- evaluation ---
+export * from './eval/index.js';
