@@ -18,3 +18,4 @@ export * from './util/fs.js';
 
 // --- evaluation ---
 export * from './eval/index.js';
+export * from './report/index.js';

@@ -64,7 +64,7 @@ export interface ProbeOptions {
 export interface MetricSummary {
   mean: number;
   std: number;
-  /** t interval of the fold mean (null with a single split). */
+  /** t interval of the fold mean, clipped to the metric's range (null with a single split). */
   ci: [number, number] | null;
   perFold: number[];
   /** The metric on all out-of-fold predictions pooled. */
@@ -211,6 +211,23 @@ function fitKnnProbe(x: Matrix, y: Float64Array | Int32Array, task: Task, K: num
 
 type MetricFn = (idx: Int32Array) => number;
 
+/** The range of each metric: a t interval is clipped to it (an AUC interval never passes 1). */
+const METRIC_RANGE: Record<string, [number, number]> = {
+  mae: [0, Infinity],
+  rmse: [0, Infinity],
+  r2: [-Infinity, 1],
+  pearson: [-1, 1],
+  spearman: [-1, 1],
+  accuracy: [0, 1],
+  balanced_accuracy: [0, 1],
+  roc_auc: [0, 1],
+};
+
+function clampInterval(ci: [number, number] | null, range?: [number, number]): [number, number] | null {
+  if (ci == null || range == null) return ci;
+  return [Math.max(range[0], ci[0]), Math.min(range[1], ci[1])];
+}
+
 function safe(f: () => number): number {
   try {
     return f();
@@ -333,7 +350,7 @@ export function crossValidateProbe(x: Matrix, y: ArrayLike<unknown>, opts: Probe
     metrics[name] = {
       mean: finite.length ? mean(finite) : NaN,
       std: finite.length ? sampleStd(finite) : NaN,
-      ci: folds.length > 1 ? foldInterval(finite, level) : null,
+      ci: folds.length > 1 ? clampInterval(foldInterval(finite, level), METRIC_RANGE[name]) : null,
       perFold,
       pooled: safe(() => fn(all)),
       bootstrapCi: B > 0 ? bootstrapInterval(T, fn, { resamples: B, seed, level, groups: testedGroups }) : null,

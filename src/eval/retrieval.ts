@@ -60,7 +60,7 @@ function chanceRecall(m: number, p: number, k: number): number {
 
 /** Median of the best rank of p positives among m under a random ranking. */
 function chanceMedianRank(m: number, p: number): number {
-  for (let r = 1; r <= m; r++) if (chanceRecall(m, p, r) >= 0.5) return r;
+  for (let r = 1; r <= m; r++) if (chanceRecall(m, p, r) >= 0.5 - 1e-12) return r;
   return m;
 }
 
