@@ -16,6 +16,7 @@ import {
   type Task,
   type ProbeKind,
 } from '../../src/eval/index.js';
+import { writeReport, evaluationBlocks } from '../../src/report/index.js';
 import type { Command } from '../cli.js';
 
 const HELP = `usage: geoclr eval --embeddings FILE --target NAME [options]
@@ -38,15 +39,49 @@ Cross-validated linear (ridge / logistic) and k-NN probes on frozen embeddings.
   --bootstrap B       bootstrap resamples for the pooled interval (default 1000; 0 off)
   --json              print the full result as JSON
   --out FILE          also write the JSON result to FILE (atomically)
+  --report DIR        also write DIR/report.html: the tables and a 2D map of the embeddings coloured by each target
+  --time COL          with --report and --group: join each group's points in the order of COL (trajectories)
 
 example: geoclr eval --embeddings emb.csv --target age --task regression --nuisance site --group subject_id`;
 
 const ARROW_EXTENSIONS = new Set(['.arrow', '.feather', '.ipc', '.parquet']);
 
+/** The part of interop's `readEmbeddings` result that evaluation uses (INTEROP.md's embedding table). */
+interface InteropEmbeddingTable {
+  numRows: number;
+  dim: number;
+  subjectId: string[];
+  sessionId: (string | null)[];
+  modality: string[];
+  embedding: Float32Array;
+  split: (string | null)[] | null;
+  columns: Record<string, (number | string | boolean | null | undefined)[]>;
+}
+
+/** Arrow/Parquet rows → the evaluation's table: the fixed columns become metadata columns like the others. */
+export function fromInteropTable(t: InteropEmbeddingTable): EmbeddingTable {
+  const columns: EmbeddingTable['columns'] = { subject_id: t.subjectId, session_id: t.sessionId, modality: t.modality };
+  if (t.split) columns.split = t.split;
+  for (const [k, v] of Object.entries(t.columns)) columns[k] = v.map((x) => (x === undefined ? null : x));
+  return { embeddings: { rows: t.numRows, cols: t.dim, data: Float64Array.from(t.embedding) }, columns };
+}
+
+// The interop reader is developed in parallel; it is loaded by path so this command builds with or without it.
+const INTEROP_MODULE = '../../interop/index.js';
+
 /** Reads embeddings + metadata from any supported file. */
 export async function loadEmbeddingTable(file: string): Promise<EmbeddingTable> {
   if (ARROW_EXTENSIONS.has(path.extname(file).toLowerCase())) {
-    throw new FileFormatError(file, 'Arrow/Parquet embeddings need the interop reader, which this build does not include yet; export the embeddings as CSV, TSV or JSON');
+    let interop: { readEmbeddings?: (f: string) => Promise<InteropEmbeddingTable> };
+    try {
+      interop = await import(INTEROP_MODULE);
+    } catch {
+      interop = {};
+    }
+    if (typeof interop.readEmbeddings !== 'function') {
+      throw new FileFormatError(file, 'Arrow/Parquet embeddings need the interop reader, which this build does not include; export the embeddings as CSV, TSV or JSON');
+    }
+    return fromInteropTable(await interop.readEmbeddings(file));
   }
   return readEmbeddingTable(file);
 }
@@ -66,7 +101,7 @@ function fmt(v: number | null | undefined): string {
 
 /** The human-readable table of an evaluation. */
 export function formatEvaluation(r: EvaluationResult): string {
-  const head = ['target', 'probe', 'metric', 'mean', 'sd', '95% CI (folds)', 'pooled', '95% CI (bootstrap)', 'chance'];
+  const head = ['target', 'probe', 'metric', 'mean', 'sd', '95% CI (folds)', 'pooled', '95% CI (bootstrap)', 'baseline'];
   const rows: string[][] = [];
   for (const [name, t] of Object.entries(r.targets)) {
     for (const [kind, p] of Object.entries(t.probes)) {
@@ -128,6 +163,8 @@ export const command: Command = {
         bootstrap: { type: 'string' },
         json: { type: 'boolean' },
         out: { type: 'string' },
+        report: { type: 'string' },
+        time: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -171,6 +208,10 @@ export const command: Command = {
     if (values.bias) needColumn(values.bias, '--bias');
     if (values.group) needColumn(values.group, '--group');
     if (values.split) needColumn(values.split, '--split');
+    if (values.time) {
+      needColumn(values.time, '--time');
+      if (!values.group) throw new ConfigError('--time', 'needs --group (whose points to join in time order)');
+    }
 
     const result = evaluateEmbeddings({
       embeddings: table.embeddings,
@@ -186,6 +227,31 @@ export const command: Command = {
     });
     const json = JSON.stringify(result, null, 2);
     if (values.out) await writeFileAtomic(values.out, json + '\n');
+    if (values.report) {
+      const cols = table.columns;
+      const file = await writeReport(values.report, {
+        title: `Evaluation of ${path.basename(values.embeddings)}`,
+        subtitle: 'Cross-validated probes on frozen embeddings (geoclr eval)',
+        metrics: false,
+        sections: [
+          { title: 'Probes', blocks: evaluationBlocks(result) },
+          {
+            title: 'Embedding map',
+            blocks: [
+              {
+                type: 'embeddingMap',
+                embeddings: table.embeddings,
+                projection: { seed },
+                colorBy: Object.fromEntries(Object.keys(targets).map((name) => [name, cols[name]])),
+                ...(values.group ? { labels: cols[values.group].map(String) } : {}),
+                ...(values.time && values.group ? { trajectories: { group: cols[values.group], time: cols[values.time].map((v) => (typeof v === 'number' ? v : NaN)) } } : {}),
+              },
+            ],
+          },
+        ],
+      });
+      if (!values.json) console.error(`report: ${file}`);
+    }
     console.log(values.json ? json : formatEvaluation(result));
     return 0;
   },
