@@ -208,14 +208,16 @@ describe('evaluation: debiasing view', () => {
 describe('evaluation: evaluateEmbeddings', () => {
   it('decodes age and sex, site at chance, with CIs and a flat summary', () => {
     const { emb, meta } = cohort(1, 80, 1);
-    const r = evaluateEmbeddings({
-      embeddings: emb,
-      metadata: meta,
-      targets: { age: { task: 'regression' }, sex: { task: 'classification' }, site: { task: 'classification', nuisance: true } },
-      folds: 5,
-      seed: 0,
-      bootstrap: 200,
-    });
+    const run = () =>
+      evaluateEmbeddings({
+        embeddings: emb,
+        metadata: meta,
+        targets: { age: { task: 'regression' }, sex: { task: 'classification' }, site: { task: 'classification', nuisance: true } },
+        folds: 5,
+        seed: 0,
+        bootstrap: 200,
+      });
+    const r = run();
     const age = r.targets.age.probes.linear!.metrics.mae;
     assert.ok(age.mean < 0.5 * r.targets.age.probes.linear!.baseline.mae, `age MAE ${age.mean} vs baseline ${r.targets.age.probes.linear!.baseline.mae}`);
     assert.ok(age.ci![0] < age.mean && age.mean < age.ci![1]);
@@ -227,15 +229,7 @@ describe('evaluation: evaluateEmbeddings', () => {
     assert.ok(r.summary.age_knn_mae! > 0 && r.summary.unif! < 0);
     assert.equal(r.summary.align, null);
     // JSON-able and deterministic.
-    const again = evaluateEmbeddings({
-      embeddings: emb,
-      metadata: meta,
-      targets: { age: { task: 'regression' }, sex: { task: 'classification' }, site: { task: 'classification', nuisance: true } },
-      folds: 5,
-      seed: 0,
-      bootstrap: 200,
-    });
-    assert.equal(JSON.stringify(again), JSON.stringify(r));
+    assert.equal(JSON.stringify(run()), JSON.stringify(r));
   });
 
   it('a site-encoding embedding is flagged: site decodable, FairKL-style removal lowers it', () => {

@@ -21,8 +21,14 @@ import {
 import { needBinary, needPython, runPython } from './support/peers.js';
 import { CHROMIUM, loadInChromium } from './support/chromium.js';
 
-function tmpDir(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'geoclr-report-'));
+/** Runs `fn` in a fresh temporary folder, removed afterwards. */
+async function inTmpDir<T>(fn: (dir: string) => T | Promise<T>): Promise<T> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'geoclr-report-'));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function count(html: string, re: RegExp): number {
@@ -60,8 +66,7 @@ function metricsLines(): string {
 
 describe('report: page content', () => {
   it('renders loss curves, tables, embedding maps with trajectories, images; all escaped and self-contained', async () => {
-    const dir = tmpDir();
-    try {
+    await inTmpDir(async (dir) => {
       writeFileSync(path.join(dir, 'metrics.jsonl'), metricsLines());
       const { emb, meta } = cohort();
       const file = await writeReport(dir, {
@@ -93,15 +98,12 @@ describe('report: page content', () => {
       assert.equal(count(html, /class="chart scatter-chart"[^>]*data-points="60"/g), 2);
       assert.equal(count(html, /class="trajectory"/g), 40);
       assert.match(html, /<img src="data:image\/png;base64,[A-Za-z0-9+/=]+" alt="grey"/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
-  it('loads in headless Chromium without console errors and shows the charts', function () {
+  it('loads in headless Chromium without console errors and shows the charts', async function () {
     needBinary(this, CHROMIUM, 'chromium');
-    const dir = tmpDir();
-    try {
+    await inTmpDir(async (dir) => {
       writeFileSync(path.join(dir, 'metrics.jsonl'), metricsLines());
       const { emb, meta } = cohort();
       const ev = evaluateEmbeddings({ embeddings: emb, metadata: meta, groups: 'subject', targets: { age: { task: 'regression' }, site: { nuisance: true } }, folds: 4, bootstrap: 50 });
@@ -130,22 +132,17 @@ describe('report: page content', () => {
       assert.ok(count(dom, /<title>/g) > 150, 'tooltips');
       assert.match(dom, /<h3>age \(regression\)<\/h3>/);
       assert.match(dom, /<img src="data:image\/png;base64,/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
-  it('the console check catches an external fetch (negative control)', function () {
+  it('the console check catches an external fetch (negative control)', async function () {
     needBinary(this, CHROMIUM, 'chromium');
-    const dir = tmpDir();
-    try {
+    await inTmpDir(async (dir) => {
       const file = path.join(dir, 'bad.html');
       writeFileSync(file, renderReport({ title: 'bad', sections: [{ title: 'x', blocks: [{ type: 'html', html: '<img src="http://127.0.0.1:9/x.png" alt="x">' }] }] }));
       const page = loadInChromium(file);
       assert.ok(page.console.some((l) => /Content Security Policy/.test(l)), `expected a CSP console message, got:\n${page.console.join('\n')}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 

@@ -176,14 +176,16 @@ function fitLogisticProbe(
   }
   const model = fit(x, codes, C);
   return {
-    predict: (q) => {
-      const p = model.predictProba(q);
-      const out = zeros(q.rows, K);
-      for (let i = 0; i < q.rows; i++) for (let c = 0; c < present.length; c++) out.data[i * K + present[c]] = p.data[i * p.cols + c];
-      return out;
-    },
+    predict: (q) => expandColumns(model.predictProba(q), present, K),
     hyper: C,
   };
+}
+
+/** Probabilities over the classes seen in training (`present`, codes) spread into all K class columns (0 elsewhere). */
+function expandColumns(p: Matrix, present: number[], K: number): Matrix {
+  const out = zeros(p.rows, K);
+  for (let i = 0; i < p.rows; i++) for (let c = 0; c < present.length; c++) out.data[i * K + present[c]] = p.data[i * p.cols + c];
+  return out;
 }
 
 function constantProba(rows: number, K: number, cls: number): Matrix {
@@ -198,15 +200,7 @@ function fitKnnProbe(x: Matrix, y: Float64Array | Int32Array, task: Task, K: num
     return { predict: (q) => m.predict(q) };
   }
   const m = fitKnnClassifier(x, y, o);
-  const cls = m.classes as number[];
-  return {
-    predict: (q) => {
-      const p = m.predictProba(q);
-      const out = zeros(q.rows, K);
-      for (let i = 0; i < q.rows; i++) for (let c = 0; c < cls.length; c++) out.data[i * K + cls[c]] = p.data[i * p.cols + c];
-      return out;
-    },
-  };
+  return { predict: (q) => expandColumns(m.predictProba(q), m.classes as number[], K) };
 }
 
 type MetricFn = (idx: Int32Array) => number;
