@@ -103,7 +103,7 @@ describe('geoclr eval (CLI)', () => {
       [['eval', '--embeddings', csv, '--target', 'age', '--folds', '1'], 1, /'--folds': expected an integer ≥ 2, got '1'/],
       [['eval', '--embeddings', csv, '--target', 'age', '--group', 'subject_id', '--folds', '50'], 1, /folds=50 but there are only 40 groups/],
       [['eval', '--embeddings', path.join(dir, 'missing.csv'), '--target', 'age'], 1, /missing\.csv: no such file/],
-      [['eval', '--embeddings', path.join(dir, 'emb.parquet'), '--target', 'age'], 1, /emb\.parquet: /],
+      [['eval', '--embeddings', path.join(dir, 'missing.parquet'), '--target', 'age'], 1, /missing\.parquet: /],
       [['eval', '--embeddings', csv, '--target', 'age', '--bogus'], 2, /Unknown option '--bogus'/],
     ];
     for (const [args, status, re] of cases) {
