@@ -23,6 +23,8 @@ export interface LogisticOptions {
   maxIter?: number;
   /** The class list (sorted); by default the distinct labels of `y`. */
   classes?: (string | number)[];
+  /** Start from this model's weights (same classes and features), e.g. the solution for a nearby C. */
+  warmStart?: Pick<LogisticModel, 'coef' | 'intercept'>;
 }
 
 export interface LogisticModel {
@@ -134,7 +136,15 @@ export function fitLogistic(x: Matrix, y: ArrayLike<Label>, opts: LogisticOption
     return loss;
   };
 
-  const res = minimizeLbfgs(fg, new Float64Array(R * P), { gtol: opts.tol ?? 1e-8, maxIter: opts.maxIter ?? 1000 });
+  const theta0 = new Float64Array(R * P);
+  const ws = opts.warmStart;
+  if (ws && ws.coef.rows === R && ws.coef.cols === d) {
+    for (let r = 0; r < R; r++) {
+      for (let j = 0; j < d; j++) theta0[r * P + j] = ws.coef.data[r * d + j];
+      if (fitIntercept) theta0[r * P + d] = ws.intercept[r];
+    }
+  }
+  const res = minimizeLbfgs(fg, theta0, { gtol: opts.tol ?? 1e-8, maxIter: opts.maxIter ?? 1000 });
   const coef = zeros(R, d);
   const intercept = new Float64Array(R);
   for (let r = 0; r < R; r++) {

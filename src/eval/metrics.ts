@@ -118,15 +118,28 @@ export function balancedAccuracy(yTrue: ArrayLike<Label>, yPred: ArrayLike<Label
 /** Ranks (1-based) with ties given their average rank (SciPy's `rankdata(method='average')`). */
 export function rankData(x: ArrayLike<number>): Float64Array {
   const n = x.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a] - x[b]);
+  // A native numeric sort of the values, then each value's first and last position by binary search: the average
+  // rank of a run of ties is (first + last)/2 + 1. (Several times faster than sorting indices with a comparator;
+  // the bootstrap intervals rank thousands of resamples.)
+  const sorted = Float64Array.from(x).sort();
   const ranks = new Float64Array(n);
-  let i = 0;
-  while (i < n) {
-    let j = i;
-    while (j + 1 < n && x[order[j + 1]] === x[order[i]]) j++;
-    const r = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) ranks[order[k]] = r;
-    i = j + 1;
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    const first = lo;
+    hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] <= v) lo = mid + 1;
+      else hi = mid;
+    }
+    ranks[i] = (first + lo - 1) / 2 + 1;
   }
   return ranks;
 }
