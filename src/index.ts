@@ -18,3 +18,5 @@ export * from './nn/index.js';
 // --- training ---
 
 // --- evaluation ---
+export * from './eval/index.js';
+export * from './report/index.js';
