@@ -1,0 +1,109 @@
+/**
+ * FairKL debiasing regulariser — Barbano, Dufumier, Tartaglione, Grangetto & Gori, "Unbiased Supervised
+ * Contrastive Learning" (ICLR 2023), Sec. 4, Eq. 20–21 (KL between the similarity distributions of
+ * bias-aligned and bias-conflicting pairs); LOSSES.md §4.
+ */
+import * as tf from '../tf.js';
+import { labelCodes, type Labels } from '../kernels/metadata.js';
+import { ValueError } from '../errors.js';
+import { l2Normalize, similarity } from './common.js';
+import { embeddings, nonNegative, oneOf, positive } from './validate.js';
+
+export interface FairKLOptions {
+  /** τ > 0 of `s_ij = f_i·f_j/τ`, default 1. */
+  temperature?: number;
+  /** 'kl' (the paper's KL, default) or 'moments' (the released code's moment matching). */
+  mode?: 'kl' | 'moments';
+  /** κ ≥ 0, weight of the standard-deviation terms in 'moments' mode, default 1. */
+  kld?: number;
+  /** What a side whose sets are too small does: 'zero' (default: contributes 0) or 'error' (throws). */
+  emptySets?: 'zero' | 'error';
+}
+
+/** σ² is floored here so that σ and log σ keep finite gradients when a set's similarities coincide. */
+const VARIANCE_FLOOR = 1e-12;
+
+type SetName = 'pa' | 'pc' | 'na' | 'nc';
+
+/**
+ * FairKL on features `[n, d]` (normalised here) with class labels and bias labels. Over pairs i ≠ j,
+ * `s_ij = f_i·f_j/τ` falls in four sets: positive/negative (same/different class) × aligned/conflicting
+ * (same/different bias); μ and σ (population) per set (LOSSES.md §4).
+ * - 'kl': `KL(N_pa ‖ N_pc) + KL(N_na ‖ N_nc)`, `KL(N1‖N2) = log(σ2/σ1) + (σ1² + (μ1−μ2)²)/(2σ2²) − ½`
+ * - 'moments': `(μ_pc−μ_pa)² + (μ_na−μ_nc)² + κ[(σ_pa−σ_pc)² + (σ_na−σ_nc)²] − μ_pc + μ_na`
+ *
+ * Empty sets: the positive side (pa, pc terms) and the negative side (na, nc terms) each contribute 0 when
+ * one of their two sets is empty ('moments') or holds fewer than 2 unordered pairs ('kl', where σ of a single
+ * pair is 0 and the KL undefined); with `emptySets: 'error'` that throws instead. σ² is floored at 1e-12.
+ */
+export function fairKL(features: tf.Tensor, labels: Labels, biasLabels: Labels, options: FairKLOptions = {}): tf.Scalar {
+  const temperature = positive(options.temperature ?? 1, 'fairKL: temperature');
+  const mode = oneOf(options.mode ?? 'kl', ['kl', 'moments'] as const, 'fairKL: mode');
+  const kappa = nonNegative(options.kld ?? 1, 'fairKL: kld');
+  const emptySets = oneOf(options.emptySets ?? 'zero', ['zero', 'error'] as const, 'fairKL: emptySets');
+  const f = embeddings(features, 'fairKL: features', { minN: 2 });
+  const n = f.shape[0];
+  const y = labelCodes(labels, 'fairKL: labels', n);
+  const b = labelCodes(biasLabels, 'fairKL: biasLabels', n);
+
+  // Set sizes (ordered pairs) decide which sides are defined, before any tensor work.
+  const count: Record<SetName, number> = { pa: 0, pc: 0, na: 0, nc: 0 };
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      if (i !== j) count[`${y[i] === y[j] ? 'p' : 'n'}${b[i] === b[j] ? 'a' : 'c'}` as SetName]++;
+    }
+  }
+  const minPairs = mode === 'kl' ? 2 : 1; // unordered pairs; each is counted twice above
+  const active = (s1: SetName, s2: SetName) => count[s1] >= 2 * minPairs && count[s2] >= 2 * minPairs;
+  const positiveSide = active('pa', 'pc');
+  const negativeSide = active('na', 'nc');
+  if (emptySets === 'error' && !(positiveSide && negativeSide)) {
+    const small = (Object.keys(count) as SetName[]).filter((k) => count[k] < 2 * minPairs);
+    throw new ValueError(
+      `fairKL: sets ${small.join(', ')} hold fewer than ${minPairs} pair(s) in this batch ` +
+        `(counts of ordered pairs: ${JSON.stringify(count)}); use larger or bias-balanced batches, or emptySets: 'zero'`,
+    );
+  }
+
+  return tf.tidy(() => {
+    const s = similarity(l2Normalize(f), temperature);
+    // Zero contribution, still connected to the features so that tf.grad gives zeros rather than throwing.
+    let loss: tf.Scalar = tf.mul(tf.sum(s), 0) as tf.Scalar;
+    if (!positiveSide && !negativeSide) return loss;
+    const codesY = tf.tensor1d(y, 'int32');
+    const codesB = tf.tensor1d(b, 'int32');
+    const eq = (c: tf.Tensor1D) => tf.cast(tf.equal(tf.reshape(c, [n, 1]), tf.reshape(c, [1, n])), 'float32');
+    const sameY = eq(codesY);
+    const sameB = eq(codesB);
+    const notSelf = tf.sub(1, tf.oneHot(tf.range(0, n, 1, 'int32'), n));
+    const masks: Record<SetName, () => tf.Tensor> = {
+      pa: () => tf.mul(tf.mul(sameY, sameB), notSelf),
+      pc: () => tf.mul(sameY, tf.sub(1, sameB)),
+      na: () => tf.mul(tf.sub(1, sameY), sameB),
+      nc: () => tf.mul(tf.sub(1, sameY), tf.sub(1, sameB)),
+    };
+    const moments = (set: SetName) => {
+      const mask = masks[set]();
+      const mu = tf.div(tf.sum(tf.mul(mask, s)), count[set]);
+      const variance = tf.maximum(tf.div(tf.sum(tf.mul(mask, tf.square(tf.sub(s, mu)))), count[set]), VARIANCE_FLOOR);
+      return { mu, variance };
+    };
+    const side = (aligned: SetName, conflicting: SetName, sign: 1 | -1): tf.Tensor => {
+      const p = moments(aligned);
+      const q = moments(conflicting);
+      if (mode === 'kl') {
+        // KL(N(μ_p, σ_p²) ‖ N(μ_q, σ_q²))
+        const logRatio = tf.mul(tf.sub(tf.log(q.variance), tf.log(p.variance)), 0.5);
+        const quad = tf.div(tf.add(p.variance, tf.square(tf.sub(p.mu, q.mu))), tf.mul(q.variance, 2));
+        return tf.sub(tf.add(logRatio, quad), 0.5);
+      }
+      // (μ_q − μ_p)² + κ(σ_p − σ_q)² − μ_pc (positive side) / + μ_na (negative side)
+      const stdGap = tf.square(tf.sub(tf.sqrt(p.variance), tf.sqrt(q.variance)));
+      const meanTerm = sign === 1 ? tf.neg(q.mu) : p.mu;
+      return tf.add(tf.add(tf.square(tf.sub(q.mu, p.mu)), tf.mul(stdGap, kappa)), meanTerm);
+    };
+    if (positiveSide) loss = tf.add(loss, side('pa', 'pc', 1)) as tf.Scalar;
+    if (negativeSide) loss = tf.add(loss, side('na', 'nc', -1)) as tf.Scalar;
+    return loss;
+  });
+}
