@@ -11,10 +11,11 @@ import { ShapeError, ValueError } from '../errors.js';
 export type Labels = tf.Tensor | ArrayLike<number> | readonly string[] | readonly (string | number)[];
 
 /**
- * Metadata rows `[n, q]`: a tensor, a `number[]` (one column), or rows of numbers/strings. A column holding
- * strings is categorical: it is coded 0, 1, … in order of first appearance (only delta-like kernels accept it).
+ * Metadata rows `[n, q]`: a tensor, a flat array (one column: `number[]` or `string[]`), or rows of
+ * numbers/strings. A column holding strings is categorical: it is coded 0, 1, … in order of first appearance
+ * (only delta-like kernels accept it).
  */
-export type Metadata = tf.Tensor | readonly number[] | readonly (readonly (number | string)[])[];
+export type Metadata = tf.Tensor | readonly (number | string)[] | readonly (readonly (number | string)[])[];
 
 /** Metadata as a numeric `[n, q]` float32 tensor plus which columns were coded from strings. */
 export interface MetadataMatrix {
