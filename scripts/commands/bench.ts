@@ -7,6 +7,10 @@ import type { Command } from '../cli.js';
 
 const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   // --- suites ---
+  objectives: {
+    summary: 'forward+backward of every objective (n = 256, 1024; d = 128) vs PyTorch CPU',
+    load: () => import('../bench/objectives.js'),
+  },
 
 };
 

@@ -106,7 +106,7 @@ export function cosineKernel(): Kernel {
       if (zero >= 0) throw new ValueError(`cosineKernel: metadata row ${zero} has zero norm; the cosine is undefined`);
       return tf.tidy(() => {
         const unit = tf.div(y, tf.reshape(tf.tensor1d(data), [-1, 1]));
-        return tf.matMul(unit, unit, false, true) as tf.Tensor2D;
+        return tf.matMul(unit, tf.transpose(unit)) as tf.Tensor2D; // explicit transpose: flags are slow on wasm
       });
     },
   };

@@ -5,7 +5,7 @@
  */
 import * as tf from '../tf.js';
 import { ValueError } from '../errors.js';
-import { l2Normalize, softTargetCrossEntropy } from './common.js';
+import { l2Normalize, logSumExpRows, matMul } from './common.js';
 import { embeddings, finite, positive } from './validate.js';
 
 /** 1/τ is clamped at 100 (log 100), as in CLIP. */
@@ -14,7 +14,7 @@ export const MAX_LOGIT_SCALE = 100;
 export interface ClipOptions {
   /**
    * τ > 0 (default 0.07), or a learnable scalar tensor/variable holding `log(1/τ)` (CLIP's `logit_scale`,
-   * e.g. `tf.variable(tf.scalar(Math.log(1 / 0.07)))`); 1/τ is clamped at 100.
+   * e.g. `tf.variable(tf.scalar(Math.log(1 / 0.07)))`); a learnable 1/τ is clamped at 100.
    */
   temperature?: number | tf.Tensor;
   /** Same as a tensor `temperature`: a learnable `log(1/τ)` scalar. */
@@ -39,9 +39,12 @@ export function logitScaleOf(options: ClipOptions, what: string): () => tf.Tenso
   return () => 1 / tau;
 }
 
-/** Image–text logits `û v̂ᵀ · (1/τ)` `[n, n]` of two `[n, d]` batches (normalised here). */
-export function crossModalLogits(u: tf.Tensor2D, v: tf.Tensor2D, scale: tf.Tensor | number): tf.Tensor2D {
-  return tf.tidy(() => tf.mul(tf.matMul(l2Normalize(u), l2Normalize(v), false, true), scale) as tf.Tensor2D);
+/** The normalised batches and the image–text logits `û v̂ᵀ · (1/τ)` `[n, n]`. */
+export function crossModalLogits(u: tf.Tensor2D, v: tf.Tensor2D, scale: tf.Tensor | number) {
+  const uHat = l2Normalize(u);
+  const vHat = l2Normalize(v);
+  const logits = tf.mul(matMul(uHat, tf.transpose(vHat) as tf.Tensor2D), scale) as tf.Tensor2D;
+  return { uHat, vHat, logits };
 }
 
 /**
@@ -53,11 +56,14 @@ export function clipLoss(u: tf.Tensor, v: tf.Tensor, options: ClipOptions = {}):
   const scale = logitScaleOf(options, 'clipLoss');
   const a = embeddings(u, 'clipLoss: u');
   const b = embeddings(v, 'clipLoss: v', { n: a.shape[0], d: a.shape[1], nName: 'u', dName: 'u' });
+  const n = a.shape[0];
   return tf.tidy(() => {
-    const logits = crossModalLogits(a, b, scale());
-    const eye = tf.cast(tf.oneHot(tf.range(0, a.shape[0], 1, 'int32'), a.shape[0]), 'float32') as tf.Tensor2D;
-    const rows = softTargetCrossEntropy(logits, eye, null);
-    const cols = softTargetCrossEntropy(tf.transpose(logits), eye, null);
-    return tf.mul(tf.add(rows, cols), 0.5) as tf.Scalar;
+    const k = scale();
+    const { uHat, vHat, logits } = crossModalLogits(a, b, k);
+    const rows = tf.sum(logSumExpRows(logits, null));
+    const cols = tf.sum(logSumExpRows(tf.transpose(logits) as tf.Tensor2D, null));
+    // The matching logits (the diagonal), computed as row-wise dot products: O(nd), not O(n²).
+    const matching = tf.mul(tf.sum(tf.mul(uHat, vHat)), k);
+    return tf.div(tf.sub(tf.add(rows, cols), tf.mul(matching, 2)), 2 * n) as tf.Scalar;
   });
 }

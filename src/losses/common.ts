@@ -1,18 +1,37 @@
 /**
- * Shared pieces of the objectives (LOSSES.md "Notation"): normalisation, similarity, masks, masked
- * log-sum-exp with the row maximum subtracted, soft-target cross-entropy and pair reductions.
+ * Shared pieces of the objectives (LOSSES.md "Notation"): normalisation, similarity, masks, log-sum-exp with
+ * the row maximum subtracted, soft-target cross-entropy and pair reductions.
  *
- * Masks are 0/1 float constants built from labels/metadata — never differentiated. Only ops with wasm kernels
- * and tfjs gradients are used (no gather), so every objective trains on the wasm backend. The hot primitives
- * (gram matrix, masked LSE, soft-target CE) carry hand-written gradients: fewer kernels per step, and exact
- * handling of masked (−∞) entries.
+ * Masks and targets are constants built on the CPU from labels/metadata (see pairs.ts) — never differentiated.
+ * Only ops with wasm kernels are used (no gather gradient: masks and one-hot matmuls instead), so every
+ * objective trains on the wasm backend. The hot primitives carry hand-written gradients, for two measured
+ * reasons (tfjs 4.22 wasm): a matMul with a transpose flag is ~10× slower than transposing explicitly (and
+ * tfjs's own matMul gradient uses the flags), and XNNPACK's softmax is ~4× faster than tf.exp.
  */
 import * as tf from '../tf.js';
 import type { Views } from './validate.js';
 
-/** Row-wise L2 normalisation `x / ‖x‖` (idempotent on unit vectors; the norm is floored at 1e-12 like torch). */
+/**
+ * Row-wise L2 normalisation `y = x / max(‖x‖, 1e-12)` (idempotent on unit vectors; the floor as torch's
+ * F.normalize). Gradient `r (g − y ⟨g, y⟩)` with r = 1/‖x‖ (just `r g` where the floor is active).
+ */
 export function l2Normalize<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.maximum(tf.sum(tf.square(x), -1, true), 1e-24)))) as T;
+  return tf.tidy(() =>
+    customGradient([x], ([a], save) => {
+      const squares = tf.sum(tf.square(a), -1, true);
+      const floored = tf.greater(squares, 1e-24);
+      const r = tf.rsqrt(tf.maximum(squares, 1e-24));
+      const y = tf.mul(a, r);
+      save([y, r, tf.cast(floored, 'float32')]);
+      return {
+        value: y,
+        gradFunc: (g, [sy, sr, active]) => {
+          const along = tf.mul(tf.sum(tf.mul(g, sy), -1, true), active);
+          return tf.mul(tf.sub(g, tf.mul(sy, along)), sr);
+        },
+      };
+    }),
+  ) as T;
 }
 
 /** Stacks views view-major: `[n, V, d]` (or V tensors `[n, d]`) → `[nV, d]`, row `v·n + i` = view v of sample i. */
@@ -40,7 +59,8 @@ export function normalizeViews(views: Views): Views {
 
 /**
  * `tf.customGrad` with tensor inputs typed: `forward(xs, save)` returns the value and its gradient function
- * (`dy`, saved tensors) → one gradient per input.
+ * (`dy`, saved tensors) → one gradient per input. Constants a gradient needs must be saved (or be inputs):
+ * the caller's tidy disposes them before backpropagation runs.
  */
 export function customGradient(
   inputs: tf.Tensor[],
@@ -54,15 +74,32 @@ export function customGradient(
   return f(...inputs);
 }
 
-/**
- * Gram matrix `x xᵀ` with a symmetric gradient `(G + Gᵀ) x`: one matmul backward instead of two.
- */
+/** `customGradient` inside a tidy: the forward's intermediates are freed, the saved ones kept for backprop. */
+function tidyCustom(...args: Parameters<typeof customGradient>): tf.Tensor {
+  return tf.tidy(() => customGradient(...args));
+}
+
+/** `a b` whose forward and backward never use matMul's transpose flags (slow on wasm). */
+export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return tidyCustom([a, b], ([x, y], save) => {
+    save([x, y]);
+    return {
+      value: tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D),
+      gradFunc: (dy, [sx, sy]) => [
+        tf.matMul(dy as tf.Tensor2D, tf.transpose(sy) as tf.Tensor2D),
+        tf.matMul(tf.transpose(sx) as tf.Tensor2D, dy as tf.Tensor2D),
+      ],
+    };
+  }) as tf.Tensor2D;
+}
+
+/** Gram matrix `x xᵀ`; gradient `(G + Gᵀ) x`: one matmul backward instead of two. */
 export function gram(x: tf.Tensor2D): tf.Tensor2D {
-  return customGradient([x], ([a], save) => {
+  return tidyCustom([x], ([a], save) => {
     save([a]);
     return {
-      value: tf.matMul(a as tf.Tensor2D, a as tf.Tensor2D, false, true),
-      gradFunc: (dy, saved) => tf.matMul(tf.add(dy, tf.transpose(dy)) as tf.Tensor2D, saved[0] as tf.Tensor2D),
+      value: tf.matMul(a as tf.Tensor2D, tf.transpose(a) as tf.Tensor2D),
+      gradFunc: (dy, [sa]) => tf.matMul(tf.add(dy, tf.transpose(dy)) as tf.Tensor2D, sa as tf.Tensor2D),
     };
   }) as tf.Tensor2D;
 }
@@ -72,136 +109,110 @@ export function similarity(zHat: tf.Tensor2D, temperature: number): tf.Tensor2D 
   return tf.tidy(() => gram(tf.mul(zHat, 1 / Math.sqrt(temperature)) as tf.Tensor2D));
 }
 
-/**
- * Squared Euclidean distances between rows, `[m, m]`, via ‖a‖² + ‖b‖² − 2a·b (differentiable); the diagonal
- * is set to exactly 0 (the expansion leaves rounding noise there).
- */
-export function pairwiseSquaredDistances(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const sq = tf.sum(tf.square(x), 1, true);
-    const d = tf.sub(tf.add(sq, tf.transpose(sq)), tf.mul(gram(x), 2));
-    return tf.mul(d, offDiagonal(x.shape[0])) as tf.Tensor2D;
-  });
+/** `[m, m]` constant with `diagonal` on the diagonal and `off` elsewhere (built on the CPU: wasm's float oneHot is broken). */
+export function diagonalMatrix(m: number, diagonal: number, off: number): tf.Tensor2D {
+  const data = new Float32Array(m * m);
+  if (off !== 0) data.fill(off);
+  for (let i = 0; i < m; i++) data[i * m + i] = diagonal;
+  return tf.tensor2d(data, [m, m]);
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Masks: 0/1 float32 constants.
-
-/** `1 − I`: every pair except self-pairs. */
-export function offDiagonal(m: number): tf.Tensor2D {
-  return tf.tidy(() => tf.sub(1, tf.oneHot(tf.range(0, m, 1, 'int32'), m)) as tf.Tensor2D);
-}
-
-/** `[m, m]` mask of equal codes, with the codes of n samples repeated for V view-major views (m = nV). */
-export function equalityMask(codes: Int32Array, repeats = 1): tf.Tensor2D {
-  return tf.tidy(() => {
-    let c = tf.tensor1d(codes, 'int32');
-    if (repeats > 1) c = tf.tile(c, [repeats]);
-    const m = c.shape[0];
-    return tf.cast(tf.equal(tf.reshape(c, [m, 1]), tf.reshape(c, [1, m])), 'float32') as tf.Tensor2D;
-  });
-}
-
-/** Codes 0..n−1: every sample is its own class (unsupervised: positives = the other views of the sample). */
-export function sampleIdentity(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => i);
-}
-
-/** Rows scaled to sum to one; all-zero rows stay zero (anchors without positives contribute nothing). */
-export function rowNormalize(w: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const s = tf.sum(w, 1, true);
-    return tf.div(w, tf.where(tf.greater(s, 0), s, tf.onesLike(s))) as tf.Tensor2D;
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Log-sum-exp and cross-entropy with masks.
-
-/** Forward pieces of a row-wise masked LSE: the value (−∞ on empty rows) and the masked softmax. */
-function maskedLse(x: tf.Tensor, keep: tf.Tensor | null): { lse: tf.Tensor; softmax: tf.Tensor } {
-  const xm = keep == null ? x : tf.add(x, tf.log(keep)); // log 0 = −∞ removes the entry exactly
-  const rowMax = tf.max(xm, 1, true);
-  const shift = tf.where(tf.isFinite(rowMax), rowMax, tf.zerosLike(rowMax)); // empty row: max is −∞
-  const e = tf.exp(tf.sub(xm, shift));
-  const s = tf.sum(e, 1, true);
-  const lse = tf.add(tf.log(s), shift);
-  const softmax = tf.div(e, tf.where(tf.greater(s, 0), s, tf.onesLike(s)));
-  return { lse, softmax };
+/** Additive log-mask of the self-pairs: 0 off the diagonal, −∞ on it. */
+export function offDiagonalLogMask(m: number): tf.Tensor2D {
+  return diagonalMatrix(m, -Infinity, 0);
 }
 
 /**
- * Row-wise `log Σ_{k: keep[a,k]=1} exp x[a,k]` with the row maximum subtracted (no epsilon inside the log).
- * `keep` is a 0/1 constant (null: all entries). Rows with nothing kept give −∞ and a zero gradient.
- * Returns `[m, 1]`.
+ * Row-wise log-sum-exp `log Σ_k exp(x[a,k] + logMask[a,k])`, the row maximum subtracted (no epsilon inside the
+ * log). `logMask` is an additive constant: 0 keeps an entry, −∞ removes it, any finite value shifts it (null:
+ * keep all). Every row must keep at least one entry. Returns `[m, 1]`; gradient `dy · softmax`.
  */
-export function maskedLogSumExp(x: tf.Tensor2D, keep: tf.Tensor2D | null): tf.Tensor2D {
-  return customGradient([x], ([a], save) => {
-    const { lse, softmax } = maskedLse(a, keep);
-    save([softmax]);
-    return { value: lse, gradFunc: (dy, saved) => tf.mul(dy, saved[0]) };
+export function logSumExpRows(x: tf.Tensor2D, logMask: tf.Tensor2D | null): tf.Tensor2D {
+  return tidyCustom([x], ([a], save) => {
+    const xm = logMask == null ? a : tf.add(a, logMask);
+    const p = tf.softmax(xm); // XNNPACK on wasm: max-shifted, −∞ → 0
+    // log Σ exp(xm) = max(xm) − log(max p): both maxima sit at the same entry.
+    const lse = tf.sub(tf.max(xm, 1, true), tf.log(tf.max(p, 1, true)));
+    save([p]);
+    return { value: lse, gradFunc: (dy, [sp]) => tf.mul(dy, sp) };
   }) as tf.Tensor2D;
 }
 
 /**
- * Soft-target cross-entropy over anchors, the common form of InfoNCE, SupCon, y-Aware and CLIP:
- *   `mean_a Σ_b T[a,b] · (log Σ_{k∈keep(a)} exp x[a,k] − x[a,b])`.
- * `targets` rows sum to 1 (or 0: the anchor contributes 0); `keep` says which logits enter the
- * denominator (null: all). Gradient: `(r_a · softmax_keep(x)_a − T_a) / m`, r_a = Σ_b T[a,b].
+ * Soft-target cross-entropy over anchors, the common form of InfoNCE, SupCon, ε-SupCon, y-Aware and CLIP:
+ *   `(1/m) Σ_a [ r_a · LSE_k(x[a,k] + logMask[a,k]) − Σ_b T[a,b] · x[a,b] ]`
+ * with `T` the targets (rows summing to `r_a` ∈ {0, 1}: anchors without targets contribute 0).
  */
-export function softTargetCrossEntropy(x: tf.Tensor2D, targets: tf.Tensor2D, keep: tf.Tensor2D | null): tf.Scalar {
-  const m = x.shape[0];
-  return customGradient([x], ([a], save) => {
-    const { lse, softmax } = maskedLse(a, keep);
-    const r = tf.sum(targets, 1, true);
-    const weightedLse = tf.where(tf.greater(r, 0), tf.mul(r, lse), tf.zerosLike(r));
-    const value = tf.div(tf.sub(tf.sum(weightedLse), tf.sum(tf.mul(targets, a))), m);
-    // Constants used by the gradient must be saved: the caller's tidy disposes them before backprop runs.
-    save([softmax, r, targets]);
-    return {
-      value,
-      gradFunc: (dy, [softmax, r, t]) => tf.mul(tf.sub(tf.mul(r, softmax), t), tf.div(dy, m)),
-    };
-  }) as tf.Scalar;
+export function softTargetCrossEntropy(
+  x: tf.Tensor2D,
+  logMask: tf.Tensor2D | null,
+  targets: tf.Tensor2D,
+  rowWeights: tf.Tensor2D,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const m = x.shape[0];
+    const lse = tf.sum(tf.mul(rowWeights, logSumExpRows(x, logMask)));
+    return tf.div(tf.sub(lse, tf.sum(tf.mul(targets, x))), m) as tf.Scalar;
+  });
 }
 
 /**
- * Elementwise `log(exp x + exp y)` for `x [m, k]` and a column `y [m, 1]` (y may be −∞), stable:
- * both exponents are shifted by their maximum. Gradients `exp(x − r)` and `Σ_k exp(y − r)`.
+ * Squared Euclidean distances between rows `[m, m]` (‖a‖² + ‖b‖² − 2a·b; the diagonal exactly 0), with the
+ * gradient `2[(rowsum(dD) + colsum(dD)) ∘ x − (dD + dDᵀ) x]`.
  */
-export function logAddExpColumn(x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
-  return customGradient([x, y], ([a, b], save) => {
-    const hi = tf.maximum(a, b);
-    const r = tf.add(hi, tf.log(tf.add(tf.exp(tf.sub(a, hi)), tf.exp(tf.sub(b, hi)))));
-    save([a, b, r]);
+export function pairwiseSquaredDistances(x: tf.Tensor2D): tf.Tensor2D {
+  return tidyCustom([x], ([a], save) => {
+    const m = a.shape[0];
+    const sq = tf.sum(tf.square(a), 1, true);
+    const d = tf.sub(tf.add(sq, tf.reshape(sq, [1, m])), tf.mul(tf.matMul(a as tf.Tensor2D, tf.transpose(a) as tf.Tensor2D), 2));
+    save([a]);
     return {
-      value: r,
-      gradFunc: (dy, saved) => {
-        const [sa, sb, sr] = saved;
-        return [tf.mul(dy, tf.exp(tf.sub(sa, sr))), tf.sum(tf.mul(dy, tf.exp(tf.sub(sb, sr))), 1, true)];
+      value: tf.mul(d, diagonalMatrix(m, 0, 1)),
+      gradFunc: (dy, [sa]) => {
+        const sym = tf.add(dy, tf.transpose(dy));
+        const rows = tf.sum(sym, 1, true);
+        return tf.mul(tf.sub(tf.mul(rows, sa), tf.matMul(sym as tf.Tensor2D, sa as tf.Tensor2D)), 2);
       },
     };
   }) as tf.Tensor2D;
 }
 
 /**
- * `log mean_{i≠j} exp(x[i,j])` over the off-diagonal entries of a square `[n, n]` matrix (a max-shifted
- * log-sum-exp over all pairs).
+ * `log mean_{i≠j} exp(x[i,j])` over the off-diagonal entries of a square `[n, n]` matrix: one max-shifted
+ * log-sum-exp over all pairs.
  */
 export function logMeanExpOffDiagonal(x: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => {
     const n = x.shape[0];
     const flat = tf.reshape(x, [1, n * n]) as tf.Tensor2D;
-    const keep = tf.reshape(offDiagonal(n), [1, n * n]) as tf.Tensor2D;
-    return tf.sub(tf.reshape(maskedLogSumExp(flat, keep), []), Math.log(n * (n - 1))) as tf.Scalar;
+    const mask = tf.reshape(offDiagonalLogMask(n), [1, n * n]) as tf.Tensor2D;
+    return tf.sub(tf.reshape(logSumExpRows(flat, mask), []), Math.log(n * (n - 1))) as tf.Scalar;
   });
 }
 
 /**
- * `log mean_{i<j} exp(−t ‖x_i − x_j‖²)` (Wang & Isola's uniformity; Decoupled Uniformity; SepCLR's unif):
- * each unordered pair appears twice among the off-diagonal entries, which the mean absorbs.
- * `x` is used as given (normalise it first where the objective lives on the sphere).
+ * `log mean_{i<j} exp(−t ‖x_i − x_j‖²)` (Wang & Isola's uniformity; Decoupled Uniformity; SepCLR's unif).
+ * Each unordered pair appears twice among the off-diagonal entries, which the mean absorbs. `x` is used as
+ * given (normalise it first where the objective lives on the sphere). Fused, with the gradient
+ * `−4t·dy·(rowsum(P) ∘ x − P x)` where P is the (symmetric) softmax over pairs.
  */
 export function logMeanExpPairs(x: tf.Tensor2D, t: number): tf.Scalar {
-  return tf.tidy(() => logMeanExpOffDiagonal(tf.mul(pairwiseSquaredDistances(x), -t) as tf.Tensor2D));
+  return tidyCustom([x], ([a], save) => {
+    const m = a.shape[0];
+    const sq = tf.mul(tf.sum(tf.square(a), 1, true), t);
+    const g = tf.matMul(a as tf.Tensor2D, tf.transpose(a) as tf.Tensor2D);
+    const e = tf.add(tf.sub(tf.mul(g, 2 * t), tf.add(sq, tf.reshape(sq, [1, m]))), offDiagonalLogMask(m));
+    const flat = tf.reshape(e, [1, m * m]);
+    const p = tf.softmax(flat);
+    const value = tf.sub(tf.sub(tf.max(flat), tf.log(tf.max(p))), Math.log(m * (m - 1)));
+    save([a, tf.reshape(p, [m, m])]);
+    return {
+      value,
+      gradFunc: (dy, [sa, sp]) => {
+        const rows = tf.sum(sp, 1, true);
+        const inner = tf.sub(tf.mul(rows, sa), tf.matMul(sp as tf.Tensor2D, sa as tf.Tensor2D));
+        return tf.mul(inner, tf.mul(dy, -4 * t));
+      },
+    };
+  }) as tf.Scalar;
 }

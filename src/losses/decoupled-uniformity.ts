@@ -6,8 +6,8 @@
 import * as tf from '../tf.js';
 import { cosineKernel, kernelMatrix, type KernelLike } from '../kernels/kernels.js';
 import type { Metadata } from '../kernels/metadata.js';
-import { solve } from '../util/linalg.js';
-import { logMeanExpPairs, normalizeViews, viewMean } from './common.js';
+import { ridgeSmoother } from '../util/linalg.js';
+import { logMeanExpPairs, matMul, normalizeViews, viewMean } from './common.js';
 import { positive, views as checkViews, type Views } from './validate.js';
 
 export interface DecoupledUniformityOptions {
@@ -27,10 +27,7 @@ export interface DecoupledUniformityOptions {
  */
 export function kernelCentroidWeights(k: tf.Tensor2D, lambda: number): tf.Tensor2D {
   const n = k.shape[0];
-  const data = k.dataSync();
-  const a = Float64Array.from(data);
-  for (let i = 0; i < n; i++) a[i * n + i] += lambda;
-  return tf.tensor2d(Float32Array.from(solve(a, n, data, n)), [n, n]);
+  return tf.tensor2d(Float32Array.from(ridgeSmoother(k.dataSync(), n, lambda)), [n, n]);
 }
 
 /**
@@ -54,7 +51,7 @@ export function decoupledUniformity(views: Views, options: DecoupledUniformityOp
   try {
     return tf.tidy(() => {
       const mu = viewMean(normalizeViews(views));
-      return logMeanExpPairs(alpha == null ? mu : (tf.matMul(alpha, mu) as tf.Tensor2D), t);
+      return logMeanExpPairs(alpha == null ? mu : matMul(alpha, mu), t);
     });
   } finally {
     alpha?.dispose();

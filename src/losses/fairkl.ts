@@ -46,11 +46,16 @@ export function fairKL(features: tf.Tensor, labels: Labels, biasLabels: Labels, 
   const y = labelCodes(labels, 'fairKL: labels', n);
   const b = labelCodes(biasLabels, 'fairKL: biasLabels', n);
 
-  // Set sizes (ordered pairs) decide which sides are defined, before any tensor work.
+  // Set masks and sizes (ordered pairs), built on the CPU before any tensor work.
+  const names: SetName[] = ['pa', 'pc', 'na', 'nc'];
+  const masks = Object.fromEntries(names.map((k) => [k, new Float32Array(n * n)])) as Record<SetName, Float32Array>;
   const count: Record<SetName, number> = { pa: 0, pc: 0, na: 0, nc: 0 };
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
-      if (i !== j) count[`${y[i] === y[j] ? 'p' : 'n'}${b[i] === b[j] ? 'a' : 'c'}` as SetName]++;
+      if (i === j) continue;
+      const set = `${y[i] === y[j] ? 'p' : 'n'}${b[i] === b[j] ? 'a' : 'c'}` as SetName;
+      masks[set][i * n + j] = 1;
+      count[set]++;
     }
   }
   const minPairs = mode === 'kl' ? 2 : 1; // unordered pairs; each is counted twice above
@@ -58,7 +63,7 @@ export function fairKL(features: tf.Tensor, labels: Labels, biasLabels: Labels, 
   const positiveSide = active('pa', 'pc');
   const negativeSide = active('na', 'nc');
   if (emptySets === 'error' && !(positiveSide && negativeSide)) {
-    const small = (Object.keys(count) as SetName[]).filter((k) => count[k] < 2 * minPairs);
+    const small = names.filter((k) => count[k] < 2 * minPairs);
     throw new ValueError(
       `fairKL: sets ${small.join(', ')} hold fewer than ${minPairs} pair(s) in this batch ` +
         `(counts of ordered pairs: ${JSON.stringify(count)}); use larger or bias-balanced batches, or emptySets: 'zero'`,
@@ -69,21 +74,9 @@ export function fairKL(features: tf.Tensor, labels: Labels, biasLabels: Labels, 
     const s = similarity(l2Normalize(f), temperature);
     // Zero contribution, still connected to the features so that tf.grad gives zeros rather than throwing.
     let loss: tf.Scalar = tf.mul(tf.sum(s), 0) as tf.Scalar;
-    if (!positiveSide && !negativeSide) return loss;
-    const codesY = tf.tensor1d(y, 'int32');
-    const codesB = tf.tensor1d(b, 'int32');
-    const eq = (c: tf.Tensor1D) => tf.cast(tf.equal(tf.reshape(c, [n, 1]), tf.reshape(c, [1, n])), 'float32');
-    const sameY = eq(codesY);
-    const sameB = eq(codesB);
-    const notSelf = tf.sub(1, tf.oneHot(tf.range(0, n, 1, 'int32'), n));
-    const masks: Record<SetName, () => tf.Tensor> = {
-      pa: () => tf.mul(tf.mul(sameY, sameB), notSelf),
-      pc: () => tf.mul(sameY, tf.sub(1, sameB)),
-      na: () => tf.mul(tf.sub(1, sameY), sameB),
-      nc: () => tf.mul(tf.sub(1, sameY), tf.sub(1, sameB)),
-    };
+    // μ and σ² (population, two-pass) of the similarities in one set.
     const moments = (set: SetName) => {
-      const mask = masks[set]();
+      const mask = tf.tensor2d(masks[set], [n, n]);
       const mu = tf.div(tf.sum(tf.mul(mask, s)), count[set]);
       const variance = tf.maximum(tf.div(tf.sum(tf.mul(mask, tf.square(tf.sub(s, mu)))), count[set]), VARIANCE_FLOOR);
       return { mu, variance };

@@ -1,4 +1,4 @@
-export { l2Normalize, stackViews, maskedLogSumExp, softTargetCrossEntropy } from './common.js';
+export { l2Normalize, stackViews, logSumExpRows, softTargetCrossEntropy } from './common.js';
 export type { Views } from './validate.js';
 export { infoNCE, type InfoNCEOptions } from './infonce.js';
 export { supCon, type SupConOptions } from './supcon.js';

@@ -3,7 +3,7 @@
  * Visual Representations" (SimCLR, ICML 2020), Eq. 1; LOSSES.md §1.
  */
 import * as tf from '../tf.js';
-import { l2Normalize, offDiagonal, similarity, softTargetCrossEntropy } from './common.js';
+import { l2Normalize, logSumExpRows, offDiagonalLogMask, similarity } from './common.js';
 import { embeddings, positive } from './validate.js';
 
 export interface InfoNCEOptions {
@@ -18,14 +18,14 @@ export interface InfoNCEOptions {
 export function infoNCE(z1: tf.Tensor, z2: tf.Tensor, options: InfoNCEOptions = {}): tf.Scalar {
   const temperature = positive(options.temperature ?? 0.1, 'infoNCE: temperature');
   const a = embeddings(z1, 'infoNCE: z1', { minN: 1 });
-  embeddings(z2, 'infoNCE: z2', { n: a.shape[0], d: a.shape[1], nName: 'z1', dName: 'z1' });
+  const b = embeddings(z2, 'infoNCE: z2', { n: a.shape[0], d: a.shape[1], nName: 'z1', dName: 'z1' });
   const n = a.shape[0];
   return tf.tidy(() => {
-    const z = l2Normalize(tf.concat([z1, z2], 0) as tf.Tensor2D);
-    const s = similarity(z, temperature);
-    // Target of row a: the other view of the same sample, (a + n) mod 2n.
-    const partner = tf.concat([tf.range(n, 2 * n, 1, 'int32'), tf.range(0, n, 1, 'int32')]);
-    const targets = tf.cast(tf.oneHot(partner, 2 * n), 'float32') as tf.Tensor2D;
-    return softTargetCrossEntropy(s, targets, offDiagonal(2 * n));
+    const u = l2Normalize(a);
+    const v = l2Normalize(b);
+    const lse = logSumExpRows(similarity(tf.concat([u, v], 0) as tf.Tensor2D, temperature), offDiagonalLogMask(2 * n));
+    // The positive logits S[a, p(a)] = û_i·v̂_i/τ, each appearing twice (anchor in view 1 and in view 2).
+    const positives = tf.div(tf.sum(tf.mul(u, v)), n * temperature);
+    return tf.sub(tf.mean(lse), positives) as tf.Scalar;
   });
 }

@@ -8,13 +8,20 @@ import { kernelMatrix, type KernelLike } from '../kernels/kernels.js';
 import type { Metadata } from '../kernels/metadata.js';
 import { ValueError } from '../errors.js';
 import { crossModalLogits, logitScaleOf, type ClipOptions } from './clip.js';
-import { rowNormalize, softTargetCrossEntropy } from './common.js';
+import { logSumExpRows } from './common.js';
+import { kernelTargets, matrix } from './pairs.js';
 import { embeddings } from './validate.js';
 import { nonNegativeWeights } from './yaware.js';
 
 export interface KernelClipOptions extends ClipOptions {
   /** Kernel on the metadata rows (required); deltaKernel() on sample identity gives CLIP back. */
   kernel: KernelLike;
+}
+
+function transposed(data: ArrayLike<number>, n: number): Float32Array {
+  const out = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[j * n + i] = data[i * n + j];
+  return out;
 }
 
 /**
@@ -30,14 +37,22 @@ export function kernelClipLoss(u: tf.Tensor, v: tf.Tensor, metadata: Metadata, o
   const b = embeddings(v, 'kernelClipLoss: v', { n, d: a.shape[1], nName: 'u', dName: 'u' });
   const k = kernelMatrix(options.kernel, metadata, { n, name: 'kernelClipLoss: metadata' });
   nonNegativeWeights(k, 'kernelClipLoss');
-  try {
-    return tf.tidy(() => {
-      const logits = crossModalLogits(a, b, scale());
-      const rows = softTargetCrossEntropy(logits, rowNormalize(k), null);
-      const cols = softTargetCrossEntropy(tf.transpose(logits), rowNormalize(tf.transpose(k)), null);
-      return tf.mul(tf.add(rows, cols), 0.5) as tf.Scalar;
-    });
-  } finally {
-    k.dispose();
-  }
+  const kernel = k.dataSync();
+  k.dispose();
+  const rowTargets = kernelTargets(kernel, n, 1, true);
+  const colTargets = kernelTargets(transposed(kernel, n), n, 1, true);
+  return tf.tidy(() => {
+    const { logits } = crossModalLogits(a, b, scale());
+    // H(T, softmax(L)) summed over rows = Σ_a r_a LSE_a(L) − Σ T∘L; the column direction uses Lᵀ, and its
+    // target term Σ T'∘Lᵀ = Σ T'ᵀ∘L needs no transpose of L.
+    const rows = tf.sub(
+      tf.sum(tf.mul(matrix(rowTargets.rowWeights, n, 1), logSumExpRows(logits, null))),
+      tf.sum(tf.mul(matrix(rowTargets.weights, n, n), logits)),
+    );
+    const cols = tf.sub(
+      tf.sum(tf.mul(matrix(colTargets.rowWeights, n, 1), logSumExpRows(tf.transpose(logits) as tf.Tensor2D, null))),
+      tf.sum(tf.mul(matrix(transposed(colTargets.weights, n), n, n), logits)),
+    );
+    return tf.div(tf.add(rows, cols), 2 * n) as tf.Scalar;
+  });
 }

@@ -6,7 +6,7 @@
  */
 import * as tf from '../tf.js';
 import { ShapeError, ValueError } from '../errors.js';
-import { l2Normalize, logMeanExpOffDiagonal, maskedLogSumExp, pairwiseSquaredDistances } from './common.js';
+import { l2Normalize, logMeanExpOffDiagonal, logSumExpRows, pairwiseSquaredDistances } from './common.js';
 import { embeddings, nonNegative, positive } from './validate.js';
 
 export interface SepCLRInputs {
@@ -89,6 +89,7 @@ export function sepCLR(inputs: SepCLRInputs, options: SepCLROptions = {}): SepCL
     const target = tf.tensor2d(g, [n, 1]);
     const ch = [l2Normalize(c1), l2Normalize(c2)];
     const sp = [tf.mul(s1, target) as tf.Tensor2D, tf.mul(s2, target) as tf.Tensor2D]; // s'
+    // Each space's distances once: shared by its uniformity and by the k-JEM term.
     const dc = ch.map((c) => pairwiseSquaredDistances(c));
     const ds = sp.map((s) => pairwiseSquaredDistances(s));
     const unif = (d: tf.Tensor2D) => logMeanExpOffDiagonal(tf.mul(d, -scale) as tf.Tensor2D);
@@ -109,7 +110,7 @@ export function sepCLR(inputs: SepCLRInputs, options: SepCLROptions = {}): SepCL
         : tf.mul(tf.sum(s1), 0);
     const jemOf = (v: number) => {
       const logits = tf.mul(tf.add(ds[v], dc[v]), -scale) as tf.Tensor2D;
-      return tf.sub(tf.mean(maskedLogSumExp(logits, null)), Math.log(n));
+      return tf.sub(tf.mean(logSumExpRows(logits, null)), Math.log(n));
     };
     const jem = tf.div(tf.add(jemOf(0), jemOf(1)), 2);
     const total = tf.addN([common, tf.mul(salient, betaSalient), tf.mul(reg, betaReg), tf.mul(jem, lambdaJem)]);

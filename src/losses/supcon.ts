@@ -4,7 +4,8 @@
  */
 import * as tf from '../tf.js';
 import { labelCodes, type Labels } from '../kernels/metadata.js';
-import { equalityMask, l2Normalize, offDiagonal, rowNormalize, similarity, softTargetCrossEntropy, stackViews } from './common.js';
+import { l2Normalize, offDiagonalLogMask, similarity, softTargetCrossEntropy, stackViews } from './common.js';
+import { matrix, positiveTargets } from './pairs.js';
 import { positive, views as checkViews, type Views } from './validate.js';
 
 export interface SupConOptions {
@@ -24,12 +25,11 @@ export function supCon(views: Views, labels: Labels, options: SupConOptions = {}
   const temperature = positive(options.temperature ?? 0.1, 'supCon: temperature');
   const base = positive(options.baseTemperature ?? temperature, 'supCon: baseTemperature');
   const { n, V } = checkViews(views, 'supCon: views');
-  const codes = labelCodes(labels, 'supCon: labels', n);
+  const targets = positiveTargets(labelCodes(labels, 'supCon: labels', n), V);
+  const m = targets.m;
   return tf.tidy(() => {
-    const z = l2Normalize(stackViews(views));
-    const s = similarity(z, temperature);
-    const notSelf = offDiagonal(n * V);
-    const targets = rowNormalize(tf.mul(equalityMask(codes, V), notSelf) as tf.Tensor2D);
-    return tf.mul(softTargetCrossEntropy(s, targets, notSelf), temperature / base) as tf.Scalar;
+    const s = similarity(l2Normalize(stackViews(views)), temperature);
+    const loss = softTargetCrossEntropy(s, offDiagonalLogMask(m), matrix(targets.weights, m, m), matrix(targets.rowWeights, m, 1));
+    return tf.mul(loss, temperature / base) as tf.Scalar;
   });
 }

@@ -8,7 +8,8 @@ import * as tf from '../tf.js';
 import { kernelMatrix, type KernelLike } from '../kernels/kernels.js';
 import type { Metadata } from '../kernels/metadata.js';
 import { ValueError } from '../errors.js';
-import { l2Normalize, offDiagonal, rowNormalize, similarity, softTargetCrossEntropy } from './common.js';
+import { l2Normalize, offDiagonalLogMask, similarity, softTargetCrossEntropy } from './common.js';
+import { kernelTargets, matrix } from './pairs.js';
 import { embeddings, positive } from './validate.js';
 
 export interface YAwareOptions {
@@ -42,15 +43,12 @@ export function yAwareInfoNCE(z1: tf.Tensor, z2: tf.Tensor, metadata: Metadata, 
   embeddings(z2, 'yAwareInfoNCE: z2', { n, d: a.shape[1], nName: 'z1', dName: 'z1' });
   const k = kernelMatrix(options.kernel, metadata, { n, name: 'yAwareInfoNCE: metadata' });
   nonNegativeWeights(k, 'yAwareInfoNCE');
-  try {
-    return tf.tidy(() => {
-      const z = l2Normalize(tf.concat([z1, z2], 0) as tf.Tensor2D);
-      const s = similarity(z, temperature);
-      const notSelf = offDiagonal(2 * n);
-      const weights = rowNormalize(tf.mul(tf.tile(k, [2, 2]), notSelf) as tf.Tensor2D);
-      return softTargetCrossEntropy(s, weights, notSelf);
-    });
-  } finally {
-    k.dispose();
-  }
+  const kernel = k.dataSync();
+  k.dispose();
+  const { weights, rowWeights } = kernelTargets(kernel, n, 2, false);
+  return tf.tidy(() => {
+    const z = l2Normalize(tf.concat([z1, z2], 0) as tf.Tensor2D);
+    const m = 2 * n;
+    return softTargetCrossEntropy(similarity(z, temperature), offDiagonalLogMask(m), matrix(weights, m, m), matrix(rowWeights, m, 1));
+  });
 }

@@ -109,3 +109,55 @@ export function solve(a: ArrayLike<number>, n: number, b: ArrayLike<number>, k: 
   luSolveInPlace(Float64Array.from(a), n, x, k);
   return x;
 }
+
+/**
+ * `α = (K + λI)⁻¹ K = I − λ (K + λI)⁻¹` for a symmetric `K` `[n, n]` (row-major): Cholesky `K + λI = L Lᵀ`,
+ * the triangular inverse `L⁻¹`, then `(K + λI)⁻¹ = L⁻ᵀ L⁻¹` — ⅔ n³ multiply-adds instead of the 7/3 n³ of a
+ * solve with n right-hand sides. Falls back to an LU solve when K + λI is not positive definite.
+ */
+export function ridgeSmoother(k: ArrayLike<number>, n: number, lambda: number): Float64Array {
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) a[i * n + j] = (k[i * n + j] + k[j * n + i]) / 2;
+    a[i * n + i] += lambda;
+  }
+  if (!choleskyInPlace(a, n)) {
+    const shifted = Float64Array.from(k);
+    for (let i = 0; i < n; i++) shifted[i * n + i] += lambda;
+    return solve(shifted, n, k, n);
+  }
+  // L⁻¹ (lower), row by row with contiguous row updates: L⁻¹[i, :i] = −(Σ_{k<i} L[i,k] L⁻¹[k, :]) / L[i,i].
+  const inv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    for (let kk = 0; kk < i; kk++) {
+      const f = a[ri + kk];
+      if (f === 0) continue;
+      const rk = kk * n;
+      for (let j = 0; j <= kk; j++) inv[ri + j] += f * inv[rk + j];
+    }
+    const d = 1 / a[ri + i];
+    for (let j = 0; j < i; j++) inv[ri + j] *= -d;
+    inv[ri + i] = d;
+  }
+  // (K + λI)⁻¹ = L⁻ᵀ L⁻¹ = Σ_k (row k of L⁻¹)ᵀ (row k of L⁻¹): accumulate the upper triangle.
+  const c = new Float64Array(n * n);
+  for (let kk = 0; kk < n; kk++) {
+    const rk = kk * n;
+    for (let i = 0; i <= kk; i++) {
+      const f = inv[rk + i];
+      if (f === 0) continue;
+      const ci = i * n;
+      for (let j = i; j <= kk; j++) c[ci + j] += f * inv[rk + j];
+    }
+  }
+  const alpha = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      const v = (i === j ? 1 : 0) - lambda * c[i * n + j];
+      alpha[i * n + j] = v;
+      alpha[j * n + i] = v;
+    }
+  }
+  return alpha;
+}
