@@ -49,14 +49,22 @@ function checkSigma(sigma: number, name: string): void {
   }
 }
 
-/** Squared Euclidean distances between rows, exact (no ‖a‖²+‖b‖²−2ab cancellation): `[n, n]`. */
-function squaredDistances(y: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const [n, q] = y.shape;
-    const a = tf.reshape(y, [n, 1, q]);
-    const b = tf.reshape(y, [1, n, q]);
-    return tf.sum(tf.squaredDifference(a, b), 2) as tf.Tensor2D;
-  });
+/**
+ * A symmetric `[n, n]` matrix `f(row a, row b)` computed on the CPU in float64: kernel matrices are small
+ * constants of the objectives, and one JS loop beats a chain of broadcast tensor ops (and keeps full precision).
+ */
+function symmetricOnCpu(y: tf.Tensor2D, f: (data: ArrayLike<number>, a: number, b: number, q: number) => number): tf.Tensor2D {
+  const [n, q] = y.shape;
+  const data = y.dataSync();
+  const out = new Float32Array(n * n);
+  for (let a = 0; a < n; a++) {
+    for (let b = a; b < n; b++) {
+      const v = f(data, a * q, b * q, q);
+      out[a * n + b] = v;
+      out[b * n + a] = v;
+    }
+  }
+  return tf.tensor2d(out, [n, n]);
 }
 
 /**
@@ -66,12 +74,17 @@ function squaredDistances(y: tf.Tensor2D): tf.Tensor2D {
 export function rbfKernel(sigma: number): Kernel {
   checkSigma(sigma, 'rbfKernel: sigma');
   const name = `rbf(σ=${sigma})`;
+  const scale = -1 / (2 * sigma * sigma);
   return {
     name,
     spec: { type: 'rbf', sigma },
     matrix(y, categorical) {
       checkNumericColumns(name, categorical);
-      return tf.tidy(() => tf.exp(tf.mul(squaredDistances(y), -1 / (2 * sigma * sigma))) as tf.Tensor2D);
+      return symmetricOnCpu(y, (d, a, b, q) => {
+        let sq = 0;
+        for (let k = 0; k < q; k++) sq += (d[a + k] - d[b + k]) ** 2;
+        return Math.exp(sq * scale);
+      });
     },
   };
 }
@@ -83,10 +96,9 @@ export function deltaKernel(): Kernel {
     categorical: true,
     spec: { type: 'delta' },
     matrix(y) {
-      return tf.tidy(() => {
-        const [n, q] = y.shape;
-        const eq = tf.cast(tf.equal(tf.reshape(y, [n, 1, q]), tf.reshape(y, [1, n, q])), 'float32');
-        return tf.min(eq, 2) as tf.Tensor2D;
+      return symmetricOnCpu(y, (d, a, b, q) => {
+        for (let k = 0; k < q; k++) if (d[a + k] !== d[b + k]) return 0;
+        return 1;
       });
     },
   };
@@ -99,14 +111,19 @@ export function cosineKernel(): Kernel {
     spec: { type: 'cosine' },
     matrix(y, categorical) {
       checkNumericColumns('cosine', categorical);
-      const norms = tf.tidy(() => tf.sqrt(tf.sum(tf.square(y), 1)));
-      const data = norms.dataSync();
-      norms.dispose();
-      const zero = data.findIndex((v) => !(v > 0));
-      if (zero >= 0) throw new ValueError(`cosineKernel: metadata row ${zero} has zero norm; the cosine is undefined`);
-      return tf.tidy(() => {
-        const unit = tf.div(y, tf.reshape(tf.tensor1d(data), [-1, 1]));
-        return tf.matMul(unit, tf.transpose(unit)) as tf.Tensor2D; // explicit transpose: flags are slow on wasm
+      const [n, q] = y.shape;
+      const data = y.dataSync();
+      const norms = new Float64Array(n);
+      for (let a = 0; a < n; a++) {
+        let sq = 0;
+        for (let k = 0; k < q; k++) sq += data[a * q + k] ** 2;
+        norms[a] = Math.sqrt(sq);
+        if (!(norms[a] > 0)) throw new ValueError(`cosineKernel: metadata row ${a} has zero norm; the cosine is undefined`);
+      }
+      return symmetricOnCpu(y, (d, a, b, k) => {
+        let dot = 0;
+        for (let c = 0; c < k; c++) dot += d[a + c] * d[b + c];
+        return dot / (norms[a / k] * norms[b / k]);
       });
     },
   };

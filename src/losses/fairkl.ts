@@ -6,7 +6,7 @@
 import * as tf from '../tf.js';
 import { labelCodes, type Labels } from '../kernels/metadata.js';
 import { ValueError } from '../errors.js';
-import { l2Normalize, similarity } from './common.js';
+import { customGradient, l2Normalize, similarity } from './common.js';
 import { embeddings, nonNegative, oneOf, positive } from './validate.js';
 
 export interface FairKLOptions {
@@ -46,16 +46,20 @@ export function fairKL(features: tf.Tensor, labels: Labels, biasLabels: Labels, 
   const y = labelCodes(labels, 'fairKL: labels', n);
   const b = labelCodes(biasLabels, 'fairKL: biasLabels', n);
 
-  // Set masks and sizes (ordered pairs), built on the CPU before any tensor work.
+  // Set membership of every ordered pair (i ≠ j), built on the CPU: column k of `columns` [n², 4] and row k of
+  // `rows` [4, n²] mark set k, so one matmul gives the four masked sums (and one its gradient).
   const names: SetName[] = ['pa', 'pc', 'na', 'nc'];
-  const masks = Object.fromEntries(names.map((k) => [k, new Float32Array(n * n)])) as Record<SetName, Float32Array>;
+  const pairs = n * n;
+  const columns = new Float32Array(pairs * 4);
+  const rows = new Float32Array(4 * pairs);
   const count: Record<SetName, number> = { pa: 0, pc: 0, na: 0, nc: 0 };
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       if (i === j) continue;
-      const set = `${y[i] === y[j] ? 'p' : 'n'}${b[i] === b[j] ? 'a' : 'c'}` as SetName;
-      masks[set][i * n + j] = 1;
-      count[set]++;
+      const k = (y[i] === y[j] ? 0 : 2) + (b[i] === b[j] ? 0 : 1);
+      columns[(i * n + j) * 4 + k] = 1;
+      rows[k * pairs + i * n + j] = 1;
+      count[names[k]]++;
     }
   }
   const minPairs = mode === 'kl' ? 2 : 1; // unordered pairs; each is counted twice above
@@ -74,13 +78,23 @@ export function fairKL(features: tf.Tensor, labels: Labels, biasLabels: Labels, 
     const s = similarity(l2Normalize(f), temperature);
     // Zero contribution, still connected to the features so that tf.grad gives zeros rather than throwing.
     let loss: tf.Scalar = tf.mul(tf.sum(s), 0) as tf.Scalar;
-    // μ and σ² (population, two-pass) of the similarities in one set.
-    const moments = (set: SetName) => {
-      const mask = tf.tensor2d(masks[set], [n, n]);
-      const mu = tf.div(tf.sum(tf.mul(mask, s)), count[set]);
-      const variance = tf.maximum(tf.div(tf.sum(tf.mul(mask, tf.square(tf.sub(s, mu)))), count[set]), VARIANCE_FLOOR);
-      return { mu, variance };
-    };
+    // μ and σ² (population) of every set: masked sums of s and s², centred on the batch mean first so that
+    // E[s²] − μ² does not cancel catastrophically.
+    const centre = tf.mean(s);
+    const centred = tf.reshape(tf.sub(s, centre), [1, pairs]) as tf.Tensor2D;
+    const colMasks = tf.tensor2d(columns, [pairs, 4]);
+    const rowMasks = tf.tensor2d(rows, [4, pairs]);
+    const maskedSums = (v: tf.Tensor2D) =>
+      customGradient([v], ([x], save) => {
+        save([rowMasks]);
+        return { value: tf.matMul(x as tf.Tensor2D, colMasks), gradFunc: (dy, [r]) => tf.matMul(dy as tf.Tensor2D, r as tf.Tensor2D) };
+      });
+    const sizes = tf.tensor2d(names.map((k) => Math.max(count[k], 1)), [1, 4]);
+    const meanCentred = tf.div(maskedSums(centred), sizes);
+    const variances = tf.maximum(tf.sub(tf.div(maskedSums(tf.square(centred) as tf.Tensor2D), sizes), tf.square(meanCentred)), VARIANCE_FLOOR);
+    const means = tf.add(meanCentred, centre);
+    const pick = (t: tf.Tensor, set: SetName) => tf.reshape(tf.slice(t, [0, names.indexOf(set)], [1, 1]), []);
+    const moments = (set: SetName) => ({ mu: pick(means, set), variance: pick(variances, set) });
     const side = (aligned: SetName, conflicting: SetName, sign: 1 | -1): tf.Tensor => {
       const p = moments(aligned);
       const q = moments(conflicting);

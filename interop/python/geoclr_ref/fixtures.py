@@ -86,6 +86,7 @@ def build():
         ("all distinct", 5, 2, 3, [0, 1, 2, 3, 4], 0.1, None),
         ("V=1 singletons (no positives)", 6, 1, 4, [0, 0, 1, 2, 3, 4], 0.1, None),
         ("string labels", 6, 2, 4, ["ad", "cn", "ad", "mci", "cn", "ad"], 0.5, None),
+        ("n=40 d=16 5 classes", 40, 2, 16, [i % 5 for i in range(40)], 0.07, None),
     ]
     for seed, (tag, n, v, d, labels, tau, base) in enumerate(supcon_cases):
         rng = np.random.RandomState(200 + seed)
@@ -151,6 +152,10 @@ def build():
         ("no positive-conflicting pair", [0, 0, 1, 1, 2, 2, 3, 3], [0, 0, 1, 1, 0, 0, 1, 1]),
         ("string labels", ["a", "a", "b", "b", "a", "b", "a", "b"], ["x", "y", "x", "y", "y", "x", "x", "y"]),
     ]
+    rng = np.random.RandomState(590)
+    big_y = [int(v) for v in rng.randint(0, 3, 64)]
+    big_b = [int(v) if rng.rand() < 0.8 else 1 - int(v) for v in (np.array(big_y) % 2)]
+    fair_cases.append(("n=64 biased", big_y, big_b))
     seed = 500
     for tag, y, bias in fair_cases:
         for mode, tau, kld in (("kl", 1.0, 1.0), ("moments", 0.5, 0.5)):
