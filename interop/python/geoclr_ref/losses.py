@@ -46,13 +46,16 @@ def info_nce(z1, z2, temperature=0.1):
 
 
 # §2 ------------------------------------------------------------------------------------------------------------
-def sup_con(views, labels, temperature=0.1, base_temperature=None):
-    base_temperature = temperature if base_temperature is None else base_temperature
+def _view_major(views, labels, temperature):
+    """Normalised view-major rows: the m = nV row codes and S = Z Z^T / tau."""
     n, v, _ = views.shape
     z = unit(stack_views(views))
-    m = n * v
-    y = codes(labels, n) * v
-    s = z @ z.T / temperature
+    return n * v, codes(labels, n) * v, z @ z.T / temperature
+
+
+def sup_con(views, labels, temperature=0.1, base_temperature=None):
+    base_temperature = temperature if base_temperature is None else base_temperature
+    m, y, s = _view_major(views, labels, temperature)
     log_denominator = torch.logsumexp(s.masked_fill(eye_bool(m), NEG_INF), dim=1)
     per_anchor = []
     for a in range(m):
@@ -68,11 +71,7 @@ def sup_con(views, labels, temperature=0.1, base_temperature=None):
 # §3 ------------------------------------------------------------------------------------------------------------
 def epsilon_sup_info_nce(views, labels, temperature=0.1, base_temperature=None, epsilon=0.0, variant="infonce"):
     base_temperature = temperature if base_temperature is None else base_temperature
-    n, v, _ = views.shape
-    z = unit(stack_views(views))
-    m = n * v
-    y = codes(labels, n) * v
-    s = z @ z.T / temperature
+    m, y, s = _view_major(views, labels, temperature)
     per_anchor = []
     for a in range(m):
         positives = [p for p in range(m) if p != a and y[p] == y[a]]
