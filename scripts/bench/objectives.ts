@@ -7,6 +7,7 @@
  * ratio geoclr/PyTorch.
  */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -136,6 +137,7 @@ export async function run(argv: string[]): Promise<number> {
   const warmup = Math.max(1, Number(values.warmup));
   const only = new Set(values.only!.split(',').filter(Boolean));
   const info = await initBackend();
+  const loadBefore = os.loadavg()[0];
   const twin = await startTwin(d, reps, warmup);
   const rows: {
     objective: string;
@@ -187,7 +189,8 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const backend = info.choice + (info.choice === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'}, ${info.numThreads ?? 1} thread)` : '');
-  console.log(`\nforward + backward, d = ${d}, median of ${reps} after ${warmup} warm-up; geoclr on ${backend}, PyTorch ${twin.torch} CPU float32 with ${twin.threads} threads\n`);
+  console.log(`\nforward + backward, d = ${d}, median of ${reps} after ${warmup} warm-up; geoclr on ${backend}, PyTorch ${twin.torch} CPU float32 with ${twin.threads} threads`);
+  console.log(`machine: ${os.cpus().length} CPUs, 1-min load average ${loadBefore.toFixed(1)} → ${os.loadavg()[0].toFixed(1)} (other processes skew both sides)\n`);
   const head = ['objective'.padEnd(28), 'n'.padStart(6), 'geoclr ms'.padStart(11), 'torch ms'.padStart(10), 'ratio'.padStart(7)];
   console.log([...head, 'min: geoclr'.padStart(13), 'torch'.padStart(8), 'ratio'.padStart(7)].join(''));
   for (const r of rows) {
@@ -203,6 +206,7 @@ export async function run(argv: string[]): Promise<number> {
     d,
     reps,
     warmup,
+    machine: { cpus: os.cpus().length, loadAverage1mBefore: loadBefore, loadAverage1mAfter: os.loadavg()[0] },
     measure: 'wall time of forward + backward (gradients w.r.t. both embedding batches), ms: median (ratio) and minimum (minRatio) over reps, geoclr and PyTorch runs alternated',
     results: rows,
   };

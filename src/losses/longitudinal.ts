@@ -13,7 +13,7 @@ import { embeddings, finite } from './validate.js';
  * `L_dir = mean_pairs (1 − cos(z_later − z_earlier, τ_dir))` for visit pairs given row by row
  * (`zEarlier`, `zLater` `[P, d]`, the later visit of the same subject in the same row) and a learned
  * direction `[d]` (or `[1, d]`; normalised here) (LOSSES.md §10). Norms are floored at 1e-12 (as torch's
- * F.normalize), so a zero displacement has cosine 0 and a finite gradient.
+ * F.normalize), so a zero displacement has cosine 0 instead of NaN.
  */
 export function longitudinalDirection(zEarlier: tf.Tensor, zLater: tf.Tensor, direction: tf.Tensor): tf.Scalar {
   const a = embeddings(zEarlier, 'longitudinalDirection: zEarlier');
