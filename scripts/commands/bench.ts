@@ -11,6 +11,10 @@ const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: 
     summary: 'forward+backward of every objective (n = 256, 1024; d = 128) vs PyTorch CPU',
     load: () => import('../bench/objectives.js'),
   },
+  text: {
+    summary: 'text: tokenisation reports/s, geoclr batch path vs transformers.js defaults (+ pure-Python BERT)',
+    load: async () => import('../bench/text.js'),
+  },
 
 };
 
