@@ -78,6 +78,7 @@ export function fairKL(features: tf.Tensor, labels: Labels, biasLabels: Labels, 
     const s = similarity(l2Normalize(f), temperature);
     // Zero contribution, still connected to the features so that tf.grad gives zeros rather than throwing.
     let loss: tf.Scalar = tf.mul(tf.sum(s), 0) as tf.Scalar;
+    if (!positiveSide && !negativeSide) return loss;
     // μ and σ² (population) of every set: masked sums of s and s², centred on the batch mean first so that
     // E[s²] − μ² does not cancel catastrophically.
     const centre = tf.mean(s);
