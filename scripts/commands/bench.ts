@@ -8,6 +8,10 @@ import type { Command } from '../cli.js';
 const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   // --- suites ---
   nn: { summary: 'conv3d layers and the default 3D encoder: forward+backward vs PyTorch CPU', load: () => import('../bench/nn.js') },
+  objectives: {
+    summary: 'forward+backward of every objective (n = 256, 1024; d = 128) vs PyTorch CPU',
+    load: () => import('../bench/objectives.js'),
+  },
   text: {
     summary: 'text: tokenisation reports/s, geoclr batch path vs transformers.js defaults (+ pure-Python BERT)',
     load: async () => import('../bench/text.js'),
