@@ -1,0 +1,5 @@
+/**
+ * geoclr interop (`geoclr/interop`): exchange embeddings, weights and models with Python labs
+ * (INTEROP.md): Arrow/Parquet embedding tables, safetensors weights, ONNX import/inference/building.
+ */
+export * from './safetensors.js';
