@@ -3,3 +3,4 @@
  * (INTEROP.md): Arrow/Parquet embedding tables, safetensors weights, ONNX import/inference/building.
  */
 export * from './safetensors.js';
+export * from './embeddings.js';
