@@ -4,3 +4,5 @@
  */
 export * from './safetensors.js';
 export * from './embeddings.js';
+export { importOnnx, OnnxModel, OnnxUnsupportedError, type ImportOnnxOptions, type OnnxInput, type OnnxIoInfo } from './onnx/import.js';
+export { supportedOps as supportedOnnxOps } from './onnx/ops.js';

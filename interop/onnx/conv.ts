@@ -1,0 +1,249 @@
+/**
+ * ONNX Conv and pooling (1D/2D/3D, channels-first) built from the tfjs ops that are fast and differentiable on
+ * every backend, wasm included:
+ *
+ * - 2-D convolution runs as tf.conv2d (XNNPACK on wasm) inside a tf.customGrad: the input gradient is
+ *   tf.conv2dTranspose (Conv2DBackpropInput exists on wasm), the filter gradient is one matMul per kernel tap
+ *   (wasm lacks Conv2DBackpropFilter).
+ * - 3-D convolution is a sum over kernel depth of 2-D convolutions of depth-strided slices (wasm's Conv3D
+ *   kernel is naive and ~200× slower); 1-D convolution is a 2-D one with height 1.
+ * - Dilation is applied by spreading the kernel with zeros; padding is explicit (tf.pad).
+ * - Pooling separates depth from height/width the same way; average pooling divides a window sum by the number
+ *   of counted positions (PyTorch's and ONNX's count_include_pad and ceil_mode rules).
+ *
+ * All slicing happens on tensors of rank ≤ 4 (rank-5 slices take a slow generic path on wasm).
+ */
+import * as tf from '../../src/tf.js';
+import { ShapeError, ValueError } from '../../src/errors.js';
+
+/** Conv2D, channels-last, no dilation, 'valid' on an already padded input; trainable on every backend. */
+export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D, strides: [number, number]): tf.Tensor4D {
+  const op = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const xx = xi as tf.Tensor4D;
+    const ww = wi as tf.Tensor4D;
+    save([xx, ww]);
+    return {
+      value: tf.conv2d(xx, ww, strides, 'valid'),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const d = dy as tf.Tensor4D;
+        const dx = tf.conv2dTranspose(d, sw, sx.shape, strides, 'valid');
+        return [dx, filterGrad(sx, d, sw.shape, strides)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (op as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor)(x, w) as tf.Tensor4D;
+}
+
+/** dW[i,j] = Σ_{n,ho,wo} x[n, i + ho·sh, j + wo·sw, :]ᵀ · dy[n, ho, wo, :] — one matMul per kernel tap. */
+function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, wShape: number[], [sh, sw]: [number, number]): tf.Tensor {
+  const [kh, kw, c, o] = wShape;
+  const [n, ho, wo] = dy.shape;
+  const dy2 = tf.reshape(dy, [n * ho * wo, o]);
+  const taps: tf.Tensor[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const xs = tf.stridedSlice(x, [0, i, j, 0], [n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, c], [1, sh, sw, 1]);
+      taps.push(tf.matMul(tf.reshape(xs, [n * ho * wo, c]), dy2, true, false));
+    }
+  }
+  return tf.reshape(tf.stack(taps), [kh, kw, c, o]);
+}
+
+/** Spreads a kernel with zeros along `axis` for dilation d: k taps → (k−1)·d + 1 (differentiable). */
+function dilateAxis(w: tf.Tensor, axis: number, d: number): tf.Tensor {
+  const k = w.shape[axis];
+  if (d === 1 || k === 1) return w;
+  const before = w.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const after = w.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const w3 = tf.reshape(w, [before, k, 1, after]);
+  const spread = tf.reshape(tf.pad(w3, [[0, 0], [0, 0], [0, d - 1], [0, 0]]), [before, k * d, after]);
+  const cut = tf.slice(spread, [0, 0, 0], [before, (k - 1) * d + 1, after]);
+  const shape = [...w.shape];
+  shape[axis] = (k - 1) * d + 1;
+  return tf.reshape(cut, shape);
+}
+
+/**
+ * Selects depth planes start, start+stride, … (count of them) of x [N, D, H, W, C] → [N·count, H, W, C], with
+ * slices on rank-3 views and a reshape for the stride (both differentiable).
+ */
+export function depthPlanes(x: tf.Tensor, start: number, count: number, stride: number): tf.Tensor4D {
+  const [n, d, h, w, c] = x.shape;
+  let x3 = tf.reshape(x, [n, d, h * w * c]);
+  if (stride === 1) return tf.reshape(tf.slice(x3, [0, start, 0], [n, count, h * w * c]), [n * count, h, w, c]);
+  const need = start + count * stride;
+  if (need > d) x3 = tf.pad(x3, [[0, 0], [0, need - d], [0, 0]]);
+  const span = tf.reshape(tf.slice(x3, [0, start, 0], [n, count * stride, h * w * c]), [n, count, stride, h * w * c]);
+  return tf.reshape(tf.slice(span, [0, 0, 0, 0], [n, count, 1, h * w * c]), [n * count, h, w, c]);
+}
+
+export interface ConvAttrs {
+  kernelShape: number[];
+  strides: number[];
+  dilations: number[];
+  /** [b1, b2, …, e1, e2, …] as in ONNX. */
+  pads: number[];
+  group: number;
+}
+
+/** Resolves ONNX auto_pad into explicit pads for the given input spatial shape. */
+export function resolvePads(
+  autoPad: string,
+  pads: number[] | null,
+  spatial: number[],
+  kernel: number[],
+  strides: number[],
+  dilations: number[],
+): number[] {
+  const r = spatial.length;
+  if (autoPad === 'NOTSET' || autoPad === '') return pads ?? new Array(2 * r).fill(0);
+  if (autoPad === 'VALID') return new Array(2 * r).fill(0);
+  if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') throw new ValueError(`auto_pad '${autoPad}' is not an ONNX value`);
+  const out = new Array(2 * r).fill(0);
+  for (let i = 0; i < r; i++) {
+    const eff = (kernel[i] - 1) * dilations[i] + 1;
+    const total = Math.max(0, (Math.ceil(spatial[i] / strides[i]) - 1) * strides[i] + eff - spatial[i]);
+    const small = Math.floor(total / 2);
+    out[i] = autoPad === 'SAME_UPPER' ? small : total - small;
+    out[i + r] = total - out[i];
+  }
+  return out;
+}
+
+/** ONNX Conv: x [N, C, …spatial], w [O, C/group, …k], optional bias [O]. */
+export function onnxConv(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor | null, a: ConvAttrs): tf.Tensor {
+  const r = x.rank - 2;
+  if (r < 1 || r > 3) throw new ShapeError(`Conv supports 1D–3D inputs, got shape [${x.shape}]`);
+  if (w.rank !== x.rank) throw new ShapeError(`Conv weight shape [${w.shape}] does not match input rank ${x.rank}`);
+  const g = a.group;
+  const [n, c] = x.shape;
+  const o = w.shape[0];
+  if (c !== w.shape[1]! * g || o! % g !== 0) throw new ShapeError(`Conv: input channels ${c}, weight [${w.shape}], group ${g} do not fit`);
+  // Channels-last input, explicit padding.
+  const perm = [0, ...Array.from({ length: r }, (_, i) => i + 2), 1];
+  let xl = tf.transpose(x, perm);
+  const padSpec: [number, number][] = [[0, 0], ...Array.from({ length: r }, (_, i) => [a.pads[i], a.pads[i + r]] as [number, number]), [0, 0]];
+  if (a.pads.some((p) => p !== 0)) xl = tf.pad(xl, padSpec);
+  // Weight [O, Cg, k…] → [k…, Cg, O], spread for dilation along height/width (depth dilation is a stride below).
+  let wl = tf.transpose(w, [...Array.from({ length: r }, (_, i) => i + 2), 1, 0]);
+  for (let i = Math.max(0, r - 2); i < r; i++) wl = dilateAxis(wl, i, a.dilations[i]);
+  const groups = (t: tf.Tensor, axis: number) => (g === 1 ? [t] : tf.split(t, g, axis));
+  const xs = groups(xl, xl.rank - 1);
+  const ws = groups(wl, wl.rank - 1);
+  const outs = xs.map((xg, gi) => convChannelsLast(xg, ws[gi], a.strides, a.dilations, r));
+  const yl = outs.length === 1 ? outs[0] : tf.concat(outs, outs[0].rank - 1);
+  let y = tf.transpose(yl, [0, yl.rank - 1, ...Array.from({ length: r }, (_, i) => i + 1)]);
+  if (bias) y = tf.add(y, tf.reshape(bias, [1, o, ...new Array(r).fill(1)]));
+  if (y.shape[0] !== n) throw new ShapeError('Conv: batch size changed');
+  return y;
+}
+
+/** One group, channels-last, already padded. */
+function convChannelsLast(x: tf.Tensor, w: tf.Tensor, strides: number[], dilations: number[], r: number): tf.Tensor {
+  if (r === 1) {
+    const [n, l, c] = x.shape;
+    const y = conv2dValid(tf.reshape(x, [n, 1, l, c]), tf.reshape(w, [1, w.shape[0]!, w.shape[1]!, w.shape[2]!]), [1, strides[0]]);
+    return tf.reshape(y, [n, y.shape[2]!, y.shape[3]!]);
+  }
+  if (r === 2) return conv2dValid(x as tf.Tensor4D, w as tf.Tensor4D, [strides[0], strides[1]]);
+  // 3D: Σ_k conv2d(depth planes k·dd, k·dd + sd, …) with kernel slice k.
+  const [n, d, h, wd, c] = x.shape;
+  const [kd, kh, kw, , o] = w.shape;
+  const [sd, dd] = [strides[0], dilations[0]];
+  const span = (kd - 1) * dd + 1;
+  const dOut = Math.floor((d - span) / sd) + 1;
+  if (dOut <= 0) throw new ShapeError(`Conv: depth ${d} is smaller than the kernel's ${span}`);
+  const wFlat = tf.reshape(w, [kd, kh * kw * c * o]);
+  const parts: tf.Tensor4D[] = [];
+  for (let k = 0; k < kd; k++) {
+    const planes = depthPlanes(x, k * dd, dOut, sd);
+    const wk = tf.reshape(tf.slice(wFlat, [k, 0], [1, kh * kw * c * o]), [kh, kw, c, o]) as tf.Tensor4D;
+    parts.push(conv2dValid(planes, wk, [strides[1], strides[2]]));
+  }
+  const y = parts.length === 1 ? parts[0] : tf.addN(parts);
+  void h;
+  void wd;
+  return tf.reshape(y, [n, dOut, y.shape[1], y.shape[2], o]);
+}
+
+export interface PoolAttrs {
+  kernelShape: number[];
+  strides: number[];
+  pads: number[];
+  ceilMode: boolean;
+  countIncludePad: boolean;
+}
+
+/** Output length and extra end padding for one pooled axis (ceil_mode drops a window that starts in padding). */
+function poolAxis(len: number, k: number, s: number, pb: number, pe: number, ceil: boolean): { out: number; extra: number } {
+  const padded = len + pb + pe;
+  let out = (ceil ? Math.ceil((padded - k) / s) : Math.floor((padded - k) / s)) + 1;
+  if (ceil && (out - 1) * s >= len + pb) out -= 1;
+  if (out <= 0) throw new ShapeError(`pooling window ${k} does not fit an axis of length ${len} (+ padding ${pb + pe})`);
+  return { out, extra: Math.max(0, (out - 1) * s + k - padded) };
+}
+
+/** ONNX MaxPool / AveragePool on x [N, C, …spatial] (1D–3D). */
+export function onnxPool(kind: 'max' | 'avg', x: tf.Tensor, a: PoolAttrs): tf.Tensor {
+  const r = x.rank - 2;
+  if (r < 1 || r > 3) throw new ShapeError(`${kind === 'max' ? 'MaxPool' : 'AveragePool'} supports 1D–3D inputs, got shape [${x.shape}]`);
+  const spatial = x.shape.slice(2);
+  const axes = spatial.map((len, i) => poolAxis(len, a.kernelShape[i], a.strides[i], a.pads[i], a.pads[i + r], a.ceilMode));
+  const perm = [0, ...Array.from({ length: r }, (_, i) => i + 2), 1];
+  // Lift 1D to 2D (height 1) so everything below is 2D or 3D.
+  const lift = r === 1;
+  let xl = tf.transpose(x, perm);
+  let k = a.kernelShape;
+  let s = a.strides;
+  let padPairs: [number, number][] = axes.map((ax, i) => [a.pads[i], a.pads[i + r] + ax.extra]);
+  let realPad: [number, number][] = axes.map((_, i) => [a.pads[i], a.pads[i + r]]);
+  if (lift) {
+    xl = tf.expandDims(xl, 1);
+    k = [1, ...k];
+    s = [1, ...s];
+    padPairs = [[0, 0], ...padPairs];
+    realPad = [[0, 0], ...realPad];
+  }
+  const fill = kind === 'max' ? -Infinity : 0;
+  const padded = padPairs.some(([b, e]) => b || e) ? tf.pad(xl, [[0, 0], ...padPairs, [0, 0]], fill) : xl;
+  let y: tf.Tensor;
+  if (kind === 'max') y = poolSum(padded, k, s, 'max');
+  else {
+    const sum = poolSum(padded, k, s, 'sum');
+    const window = k.reduce((p, q) => p * q, 1);
+    const anyExtra = axes.some((ax) => ax.extra > 0);
+    const anyPad = padPairs.some(([b, e]) => b || e);
+    if (!anyPad || (a.countIncludePad && !anyExtra)) y = tf.div(sum, window);
+    else {
+      // Count the positions each window averages: real input, plus explicit padding if count_include_pad.
+      const dims = xl.shape.slice(1, -1);
+      let mask = tf.ones([1, ...dims, 1]);
+      if (a.countIncludePad) mask = tf.pad(mask, [[0, 0], ...realPad, [0, 0]], 1);
+      const extraPad = padPairs.map(([b, e], i) => (a.countIncludePad ? [0, e - realPad[i][1]] : [b, e]) as [number, number]);
+      mask = tf.pad(mask, [[0, 0], ...extraPad, [0, 0]], 0);
+      y = tf.div(sum, poolSum(mask, k, s, 'sum'));
+    }
+  }
+  if (lift) y = tf.squeeze(y, [1]);
+  return tf.transpose(y, [0, y.rank - 1, ...Array.from({ length: r }, (_, i) => i + 1)]);
+}
+
+/** Window max or sum over an already padded channels-last 2D/3D tensor ('valid' windows). */
+function poolSum(x: tf.Tensor, k: number[], s: number[], op: 'max' | 'sum'): tf.Tensor {
+  const pool2d = (t: tf.Tensor4D, kk: [number, number], ss: [number, number]) =>
+    op === 'max' ? tf.maxPool(t, kk, ss, 'valid') : tf.mul(tf.avgPool(t, kk, ss, 'valid'), kk[0] * kk[1]);
+  if (x.rank === 4) return pool2d(x as tf.Tensor4D, [k[0], k[1]], [s[0], s[1]]);
+  // 3D: pool height/width on every depth plane, then combine kd planes along depth.
+  const [n, d, h, w, c] = x.shape;
+  const hw = pool2d(tf.reshape(x, [n * d, h, w, c]), [k[1], k[2]], [s[1], s[2]]);
+  const [, ho, wo] = hw.shape;
+  const planes = tf.reshape(hw, [n, d, ho, wo, c]);
+  const dOut = Math.floor((d - k[0]) / s[0]) + 1;
+  let acc: tf.Tensor | null = null;
+  for (let i = 0; i < k[0]; i++) {
+    const p = depthPlanes(planes, i, dOut, s[0]);
+    acc = acc == null ? p : op === 'max' ? tf.maximum(acc, p) : tf.add(acc, p);
+  }
+  return tf.reshape(acc!, [n, dOut, ho, wo, c]);
+}
