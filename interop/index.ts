@@ -6,3 +6,5 @@ export * from './safetensors.js';
 export * from './embeddings.js';
 export { importOnnx, OnnxModel, OnnxUnsupportedError, type ImportOnnxOptions, type OnnxInput, type OnnxIoInfo } from './onnx/import.js';
 export { supportedOps as supportedOnnxOps } from './onnx/ops.js';
+export { createOnnxSession, runOnnx, OnnxSession, type OnnxSessionOptions } from './onnx/runtime.js';
+export { OnnxGraphBuilder, OnnxAttr, type OnnxAttrValue, type OnnxBuilderOptions, type OnnxElemType } from './onnx/builder.js';

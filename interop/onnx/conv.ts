@@ -229,10 +229,61 @@ export function onnxPool(kind: 'max' | 'avg', x: tf.Tensor, a: PoolAttrs): tf.Te
   return tf.transpose(y, [0, y.rank - 1, ...Array.from({ length: r }, (_, i) => i + 1)]);
 }
 
+/**
+ * Max pooling ('valid', channels-last) with its own gradient: dy goes to the first position (row-major) of each
+ * window that holds the maximum, as in PyTorch. tfjs 4.22's wasm MaxPoolGrad and MaxPoolWithArgmax get some
+ * windows wrong, so the gradient is built from element-wise ops, one kernel tap at a time.
+ */
+export function maxPool2dValid(x: tf.Tensor4D, k: [number, number], s: [number, number]): tf.Tensor4D {
+  const op = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const y = tf.maxPool(xi as tf.Tensor4D, k, s, 'valid');
+    save([xi, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sy] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const [n, h, w, c] = sx.shape;
+        const [, ho, wo] = sy.shape;
+        let taken = tf.zeros(sy.shape, 'bool');
+        let dx: tf.Tensor | null = null;
+        for (let i = 0; i < k[0]; i++) {
+          for (let j = 0; j < k[1]; j++) {
+            const xs = tf.stridedSlice(sx, [0, i, j, 0], [n, i + (ho - 1) * s[0] + 1, j + (wo - 1) * s[1] + 1, c], [1, s[0], s[1], 1]);
+            const hit = tf.logicalAnd(tf.equal(xs, sy), tf.logicalNot(taken));
+            taken = tf.logicalOr(taken, hit);
+            const part = placeStrided(tf.where(hit, dy, tf.zerosLike(dy)) as tf.Tensor4D, i, j, s, h, w);
+            dx = dx == null ? part : tf.add(dx, part);
+          }
+        }
+        return [dx!];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (op as (a: tf.Tensor) => tf.Tensor)(x) as tf.Tensor4D;
+}
+
+/** Scatters v [N, Ho, Wo, C] to rows i + ho·sh and columns j + wo·sw of a zero [N, H, W, C] (rank ≤ 4 ops). */
+function placeStrided(v: tf.Tensor4D, i: number, j: number, [sh, sw]: [number, number], h: number, w: number): tf.Tensor4D {
+  const [n, ho, wo, c] = v.shape;
+  const fit = (t: tf.Tensor3D, before: number, len: number): tf.Tensor3D => {
+    // t [A, L, B]: shift right by `before`, then cut or pad to length len.
+    const [a, l, b] = t.shape;
+    const padded = tf.pad(t, [[0, 0], [before, Math.max(0, len - before - l)], [0, 0]]);
+    return padded.shape[1] === len ? padded : tf.slice(padded, [0, 0, 0], [a, len, b]);
+  };
+  let rows = tf.reshape(v, [n, ho, 1, wo * c]);
+  if (sh > 1) rows = tf.pad(rows, [[0, 0], [0, 0], [0, sh - 1], [0, 0]]);
+  const r3 = fit(tf.reshape(rows, [n, ho * sh, wo * c]), i, h);
+  let cols = tf.reshape(r3, [n * h, wo, 1, c]);
+  if (sw > 1) cols = tf.pad(cols, [[0, 0], [0, 0], [0, sw - 1], [0, 0]]);
+  const c3 = fit(tf.reshape(cols, [n * h, wo * sw, c]), j, w);
+  return tf.reshape(c3, [n, h, w, c]);
+}
+
 /** Window max or sum over an already padded channels-last 2D/3D tensor ('valid' windows). */
 function poolSum(x: tf.Tensor, k: number[], s: number[], op: 'max' | 'sum'): tf.Tensor {
   const pool2d = (t: tf.Tensor4D, kk: [number, number], ss: [number, number]) =>
-    op === 'max' ? tf.maxPool(t, kk, ss, 'valid') : tf.mul(tf.avgPool(t, kk, ss, 'valid'), kk[0] * kk[1]);
+    op === 'max' ? maxPool2dValid(t, kk, ss) : tf.mul(tf.avgPool(t, kk, ss, 'valid'), kk[0] * kk[1]);
   if (x.rank === 4) return pool2d(x as tf.Tensor4D, [k[0], k[1]], [s[0], s[1]]);
   // 3D: pool height/width on every depth plane, then combine kd planes along depth.
   const [n, d, h, w, c] = x.shape;
