@@ -17,6 +17,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
   // --- MRI: synth, nifti ---
 
+  // --- text: reports ---
+  reports: async () => (await import('./commands/reports.js')).command,
+
   // --- interop: export, import ---
 
   // --- benchmarks ---

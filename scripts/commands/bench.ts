@@ -7,6 +7,10 @@ import type { Command } from '../cli.js';
 
 const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   // --- suites ---
+  text: {
+    summary: 'text: tokenisation reports/s, geoclr batch path vs transformers.js defaults (+ pure-Python BERT)',
+    load: async () => import('../bench/text.js'),
+  },
 
 };
 
