@@ -119,7 +119,7 @@ class CategoryState {
         fresh.push(v);
       }
     }
-    if (fresh.length > 0 || this.chunks.length === 0) this.chunks.push(arrow.vectorFromArray(fresh, new arrow.Utf8()).data[0]);
+    if (fresh.length > 0 || this.chunks.length === 0) this.chunks.push(utf8Data(fresh));
   }
 
   /** Chunked (delta-friendly) dictionary for the Arrow IPC file writer. */
@@ -129,8 +129,32 @@ class CategoryState {
 
   /** One-chunk dictionary (for per-batch IPC streams handed to the Parquet writer). */
   flat(): arrow.Vector<arrow.Utf8> {
-    return arrow.vectorFromArray([...this.index.keys()], new arrow.Utf8());
+    return new arrow.Vector([utf8Data([...this.index.keys()])]);
   }
+}
+
+/**
+ * Utf8 column data built in one pass: all strings joined and encoded by one native call, offsets from the
+ * lengths (string lengths when everything is ASCII). Several times faster than apache-arrow's per-string builder.
+ */
+function utf8Data(values: ArrayLike<string | null | undefined>): arrow.Data<arrow.Utf8> {
+  const n = values.length;
+  const parts = new Array<string>(n);
+  for (let i = 0; i < n; i++) parts[i] = values[i] ?? '';
+  const joined = parts.join('');
+  const bytes = Buffer.from(joined, 'utf8');
+  const offsets = new Int32Array(n + 1);
+  const ascii = bytes.length === joined.length;
+  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + (ascii ? parts[i].length : Buffer.byteLength(parts[i], 'utf8'));
+  const { bitmap, nulls } = validityOf(values);
+  return arrow.makeData({
+    type: new arrow.Utf8(),
+    length: n,
+    nullCount: nulls,
+    nullBitmap: bitmap,
+    valueOffsets: offsets,
+    data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+  });
 }
 
 function validityOf(values: ArrayLike<unknown>): { bitmap: Uint8Array | undefined; nulls: number } {
@@ -292,8 +316,7 @@ class SchemaPlan {
       }
     }
     if (!this.hasSplit && b.split != null) throw new ValueError("a 'split' column appeared after the first batch; pass split: true");
-    const utf8 = (values: readonly (string | null | undefined)[] | null) =>
-      arrow.vectorFromArray(values ?? new Array<null>(b.n).fill(null), new arrow.Utf8()).data[0];
+    const utf8 = (values: readonly (string | null | undefined)[] | null) => utf8Data(values ?? new Array<null>(b.n).fill(null));
     const embType = this.schema.fields[3].type as arrow.FixedSizeList;
     const child = arrow.makeData({ type: new arrow.Float32(), length: b.n * this.dim, data: b.embedding });
     const children: arrow.Data[] = [
@@ -319,7 +342,7 @@ class SchemaPlan {
       const data = values instanceof Float64Array ? values : Float64Array.from(values as ArrayLike<number | null>, (v) => v ?? 0);
       return arrow.makeData({ type: c.arrowType as arrow.Float64, length: n, nullCount: nulls, data, nullBitmap: bitmap });
     }
-    if (c.type === 'utf8') return arrow.vectorFromArray(Array.from(values) as (string | null)[], new arrow.Utf8()).data[0];
+    if (c.type === 'utf8') return utf8Data(values as ArrayLike<string | null>);
     if (c.type === 'bool') return arrow.vectorFromArray(Array.from(values) as (boolean | null)[], new arrow.Bool()).data[0];
     const cats = c.categories!;
     cats.add((Array.from(values) as (string | null)[]).filter((v): v is string => v != null));
@@ -396,10 +419,14 @@ async function arrowSink(tmp: string): Promise<BatchSink> {
 }
 
 /** Parquet sink: batches flow through parquet-wasm's streaming writer (row groups are flushed as they fill). */
-async function parquetSink(tmp: string, opts: EmbeddingWriterOptions, meta: string): Promise<BatchSink> {
+async function parquetSink(tmp: string, opts: EmbeddingWriterOptions, meta: string, dictionaryColumns: string[]): Promise<BatchSink> {
   const pq = await import('parquet-wasm/node');
   const codec = { zstd: pq.Compression.ZSTD, snappy: pq.Compression.SNAPPY, none: pq.Compression.UNCOMPRESSED }[opts.compression ?? 'zstd'];
-  const props = new pq.WriterPropertiesBuilder()
+  // Dictionary encoding only where values repeat (categorical columns): tried on embeddings or unique ids it is
+  // wasted work that the writer throws away.
+  let builder = new pq.WriterPropertiesBuilder().setDictionaryEnabled(false);
+  for (const c of dictionaryColumns) builder = builder.setColumnDictionaryEnabled(c, true);
+  const props = builder
     .setCompression(codec)
     .setMaxRowGroupSize(opts.rowGroupSize ?? 65_536)
     .setCreatedBy(`geoclr ${geoclrVersion()}`)
@@ -501,7 +528,11 @@ export class EmbeddingWriter {
       if (this.plan == null) {
         this.plan = new SchemaPlan(b, this.opts);
         const tmp = await this.tmp;
-        this.sink = this.format === 'arrow' ? await arrowSink(tmp) : await parquetSink(tmp, this.opts, this.plan.schema.metadata.get(GEOCLR_KEY)!);
+        const dictionaryColumns = ['modality', ...this.plan.metaColumns.filter((c) => c.type === 'dictionary').map((c) => c.name)];
+        this.sink =
+          this.format === 'arrow'
+            ? await arrowSink(tmp)
+            : await parquetSink(tmp, this.opts, this.plan.schema.metadata.get(GEOCLR_KEY)!, dictionaryColumns);
       }
       if (b.n === 0) return;
       await this.sink!.write(this.plan.toRecordBatch(b, this.format === 'parquet'));
@@ -677,6 +708,19 @@ function columnValues(v: arrow.Vector): MetaValue[] {
       const labels = Array.from({ length: dict.length }, (_, i) => plain(dict.get(i)));
       const idx = d.values as Int32Array;
       for (let i = 0; i < d.length; i++) out[at + i] = valid(i) ? labels[Number(idx[i])] : null;
+    } else if (arrow.DataType.isUtf8(d.type)) {
+      // Decode the whole buffer once; slice per row (by byte offsets, which equal char offsets for ASCII).
+      const offsets = d.valueOffsets as Int32Array;
+      const bytes = d.values as Uint8Array;
+      const base = offsets[0];
+      const buf = Buffer.from(bytes.buffer, bytes.byteOffset + base, offsets[d.length] - base);
+      const text = buf.toString('utf8');
+      const ascii = text.length === buf.length;
+      for (let i = 0; i < d.length; i++) {
+        if (!valid(i)) out[at + i] = null;
+        else if (ascii) out[at + i] = text.slice(offsets[i] - base, offsets[i + 1] - base);
+        else out[at + i] = buf.toString('utf8', offsets[i] - base, offsets[i + 1] - base);
+      }
     } else if (arrow.DataType.isFloat(d.type) && (d.type as arrow.Float).precision !== arrow.Precision.HALF) {
       const vals = d.values as Float32Array | Float64Array;
       for (let i = 0; i < d.length; i++) out[at + i] = valid(i) ? vals[i] : null;
