@@ -12,7 +12,7 @@ import {
   writeEmbeddings,
   type EmbeddingRow,
   type GeoclrTableMetadata,
-} from '../interop/index.js';
+} from 'geoclr/interop';
 import { pythonProblem, runPython } from './support/peers.js';
 
 const D = 8;

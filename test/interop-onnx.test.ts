@@ -11,7 +11,7 @@ import {
   OnnxGraphBuilder,
   OnnxModel,
   OnnxUnsupportedError,
-} from '../interop/index.js';
+} from 'geoclr/interop';
 import { needPython, runPython, runPythonFile } from './support/peers.js';
 import { assertClose, assertNoLeak } from './support/tf.js';
 

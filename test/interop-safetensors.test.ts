@@ -13,10 +13,10 @@ import {
   toSafetensors,
   convKernelFromTorch,
   convKernelToTorch,
-} from '../interop/index.js';
+} from 'geoclr/interop';
 import { floatToBfloat16, floatToHalf, halfToFloat, bfloat16ToFloat } from '../interop/dtypes.js';
 import { needPython, runPython } from './support/peers.js';
-import { assertNoLeak } from './support/tf.js';
+import { assertClose, assertNoLeak } from './support/tf.js';
 
 const PYDIR = path.resolve('interop/python');
 const PY_PRELUDE = `import sys, json; sys.path.insert(0, ${JSON.stringify(PYDIR)}); import torch; from geoclr_torch import safetensors_lite as st\n`;
@@ -204,8 +204,9 @@ describe('interop: safetensors', () => {
     });
   });
 
-  it('TS → Python: torch reads the same values, and f16/bf16 bits equal torch rounding', async function () {
+  it('TS → Python → TS: torch reads the same values (f16/bf16 bits equal torch rounding), and TS reads torch\'s file', async function () {
     needPython(this, ['torch']);
+    const back = path.join(dir, 'from-torch.safetensors');
     const vals = Array.from({ length: 64 }, (_, i) => Math.sin(i * 1.7) * 10 ** ((i % 9) - 4));
     const file = path.join(dir, 'ts.safetensors');
     const w = tf.tensor(vals, [8, 8]);
@@ -221,10 +222,19 @@ assert t['enc.w'].dtype == torch.float32 and torch.equal(t['enc.w'], ref), 'f32'
 assert t['enc.h'].dtype == torch.float16 and torch.equal(t['enc.h'].view(torch.int16), ref.half().view(torch.int16)), 'f16'
 assert t['enc.b'].dtype == torch.bfloat16 and torch.equal(t['enc.b'].view(torch.int16), ref.bfloat16().view(torch.int16)), 'bf16'
 assert t['enc.idx'].dtype == torch.int64 and t['enc.idx'].tolist() == [i * 1000 - 3000 for i in range(8)], 'i64'
+st.save_file({k: v * 2 if v.is_floating_point() else v + 1 for k, v in t.items()}, sys.argv[3], metadata={'by': 'torch'})
 print('OK')`,
-      [file, JSON.stringify(vals)],
+      [file, JSON.stringify(vals), back],
     );
     assert.equal(out.trim(), 'OK');
+    // …and back: TS reads what PyTorch wrote (torch doubled the floats and incremented the ints).
+    const again = await loadSafetensors(back);
+    assert.deepEqual(again.metadata, { by: 'torch' });
+    assert.deepEqual([...again.dtypes], [['enc.idx', 'I64'], ['enc.w', 'F32'], ['enc.b', 'BF16'], ['enc.h', 'F16']]);
+    assertClose(again.tensors.get('enc.w')!.dataSync(), vals.map((v) => Math.fround(v) * 2), 0, 0, 'F32 back from torch');
+    assertClose(again.tensors.get('enc.h')!.dataSync(), vals.map((v) => halfToFloat(floatToHalf(v)) * 2), 0, 0, 'F16 back from torch');
+    assert.deepEqual(Array.from(again.tensors.get('enc.idx')!.dataSync()), Array.from({ length: 8 }, (_, i) => i * 1000 - 2999));
+    for (const t of again.tensors.values()) t.dispose();
     w.dispose();
     idx.dispose();
   });
