@@ -365,6 +365,8 @@ class SchemaPlan {
 interface BatchSink {
   write(batch: arrow.RecordBatch): Promise<void>;
   finish(): Promise<void>;
+  /** Releases the file after a failure (the temp file itself is removed by the writer). */
+  abort(): Promise<void>;
 }
 
 /**
@@ -391,7 +393,10 @@ async function arrowSink(tmp: string): Promise<BatchSink> {
   const idle = Symbol('idle');
   const drain = async () => {
     for (;;) {
-      pending ??= it.next();
+      if (pending == null) {
+        pending = it.next();
+        pending.catch(() => undefined); // an abort rejects the outstanding read; nobody may be awaiting it
+      }
       // Chunks already queued resolve in a microtask; an empty queue loses the race to the next macrotask
       // (the pending read then simply receives the next chunk).
       const r = await Promise.race([pending, new Promise<typeof idle>((res) => setImmediate(() => res(idle)))]);
@@ -414,6 +419,10 @@ async function arrowSink(tmp: string): Promise<BatchSink> {
       } finally {
         await fh.close();
       }
+    },
+    async abort() {
+      writer.abort();
+      await fh.close().catch(() => undefined);
     },
   };
 }
@@ -449,9 +458,10 @@ async function parquetSink(tmp: string, opts: EmbeddingWriterOptions, meta: stri
     },
   }, { highWaterMark: 0 });
   // transformParquetStream reads the first batch (for the schema) before it resolves: do not await it here.
+  const file = createWriteStream(tmp);
   const done = pq
     .transformParquetStream(source, props)
-    .then((out) => out.pipeTo(Writable.toWeb(createWriteStream(tmp)) as WritableStream<Uint8Array>));
+    .then((out) => out.pipeTo(Writable.toWeb(file) as WritableStream<Uint8Array>));
   let failure: unknown = null;
   done.catch((e) => {
     failure = e;
@@ -478,6 +488,12 @@ async function parquetSink(tmp: string, opts: EmbeddingWriterOptions, meta: stri
       const fh = await fsp.open(tmp, 'r+');
       await fh.sync();
       await fh.close();
+    },
+    async abort() {
+      closed = true;
+      for (const w of waiters.splice(0)) w();
+      await done.catch(() => undefined);
+      if (!file.closed) await new Promise<void>((res) => file.destroy() && file.once('close', () => res()));
     },
   };
 }
@@ -566,6 +582,7 @@ export class EmbeddingWriter {
   async abort(reason: unknown = new Error('aborted')): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'aborted';
+    await this.sink?.abort().catch(() => undefined);
     this.failed(reason);
     await this.result.catch(() => undefined);
   }

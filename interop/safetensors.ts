@@ -455,7 +455,7 @@ export function assignStateDict(
   for (const [name, v] of variables) {
     const t = loaded.get(name);
     if (t == null || !tf.util.arraysEqual(t.shape, v.shape)) continue;
-    v.assign(t.dtype === v.dtype ? t : tf.cast(t, v.dtype));
+    tf.tidy(() => v.assign(t.dtype === v.dtype ? t : tf.cast(t, v.dtype)));
   }
   return report;
 }

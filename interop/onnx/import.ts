@@ -247,10 +247,13 @@ export class OnnxModel {
         return v;
       };
       // Remaining uses of each intermediate, to free it as soon as it is dead (inference only: a gradient tape
-      // still needs them).
+      // still needs them). Several names can hold one tensor (Identity), so tensors are counted by id too.
       const uses = new Map<string, number>();
       if (freeEagerly) for (const i of order) for (const n of this.nodes[i].inputs) uses.set(n, (uses.get(n) ?? 0) + 1);
       const keep = new Set([...wanted, ...feeds.keys()]);
+      const holders = new Map<number, number>();
+      const hold = (t: tf.Tensor, d: number) => holders.set(t.id, (holders.get(t.id) ?? 0) + d);
+      const external = new Set<tf.Tensor>([...feeds.values(), ...this.namedVariables.values(), ...this.constants.values()]);
       for (const i of order) {
         const p = this.nodes[i];
         let out: Value | (Value | null)[];
@@ -263,7 +266,10 @@ export class OnnxModel {
         }
         const outs = Array.isArray(out) ? out : [out];
         p.outputs.forEach((name, k) => {
-          if (name && outs[k]) values.set(name, outs[k]!);
+          if (name && outs[k]) {
+            values.set(name, outs[k]!);
+            hold(outs[k]!, 1);
+          }
         });
         if (freeEagerly) {
           for (const n of p.inputs) {
@@ -272,15 +278,16 @@ export class OnnxModel {
             if (left === 0 && !keep.has(n) && values.has(n)) {
               const t = values.get(n)!;
               values.delete(n);
-              if (![...values.values()].includes(t)) t.dispose();
+              hold(t, -1);
+              if (holders.get(t.id) === 0 && !external.has(t)) t.dispose();
             }
           }
         }
       }
       const fetch = (name: string) => {
         const v = lookup(name)!;
-        // Never hand out a variable, constant or caller's tensor that the caller might dispose.
-        return values.get(name) === v && !feeds.has(name) ? v : tf.clone(v);
+        // Never hand out a variable, constant or the caller's own tensor, which the caller might dispose.
+        return external.has(v) ? tf.clone(v) : v;
       };
       if (outputs == null && wanted.length === 1) return fetch(wanted[0]);
       return Object.fromEntries(wanted.map((n) => [n, fetch(n)]));
