@@ -298,9 +298,23 @@ print(json.dumps({"ir": m.ir_version, "opset": m.opset_import[0].version, "dims"
       emit(g.node('HardSigmoid', [g.node('Clip', [x, g.node('Constant', [], { value: tf.scalar(-0.5) })[0], ''])[0]])[0]);
       emit(g.node('ReduceLogSumExp', [g.node('Transpose', [x], { perm: [0, 2, 3, 1] })[0]], { axes: [-1], keepdims: 0 })[0]);
       emit(g.node('Sqrt', [g.node('Abs', [x])[0]])[0]);
+      // Volumes: 3D conv (stride, dilation, groups, asymmetric pads) and 3D/1D pooling with padding and ceil mode.
+      const v = g.input('v', 'float32', ['batch', 4, 7, 6, 5]);
+      const w3 = g.initializer('w3', tf.randomNormal([6, 2, 3, 2, 3], 0, 0.3, 'float32', 31));
+      emit(g.node('Conv', [v, w3], { kernel_shape: [3, 2, 3], strides: [2, 1, 2], dilations: [1, 2, 1], pads: [1, 0, 2, 0, 1, 1], group: 2 })[0]);
+      emit(g.node('MaxPool', [v], { kernel_shape: [3, 3, 2], strides: [2, 2, 2], pads: [1, 1, 0, 1, 1, 1], ceil_mode: 1 })[0]);
+      emit(g.node('AveragePool', [v], { kernel_shape: [2, 3, 3], strides: [2, 2, 1], pads: [0, 1, 1, 1, 1, 1], count_include_pad: 0 })[0]);
+      emit(g.node('AveragePool', [v], { kernel_shape: [3, 2, 2], strides: [2, 2, 2], pads: [1, 1, 0, 1, 0, 1], count_include_pad: 1, ceil_mode: 1 })[0]);
+      const [flat] = g.node('Reshape', [v, g.int64s([0, 4, -1])]);
+      emit(g.node('AveragePool', [flat], { kernel_shape: [4], strides: [3], pads: [2, 2], ceil_mode: 1 })[0]);
+      emit(g.node('GlobalMaxPool', [v])[0]);
       const file = path.join(dir, 'zoo.onnx');
       await g.save(file);
-      const feeds = { x: tf.randomNormal([2, 3, 6, 5], 0, 1, 'float32', 21), ids: tf.tensor2d([[1, 0, 9, 3], [9, 9, 2, 5]], [2, 4], 'int32') };
+      const feeds = {
+        x: tf.randomNormal([2, 3, 6, 5], 0, 1, 'float32', 21),
+        ids: tf.tensor2d([[1, 0, 9, 3], [9, 9, 2, 5]], [2, 4], 'int32'),
+        v: tf.randomNormal([2, 4, 7, 6, 5], 0, 1, 'float32', 22),
+      };
       const session = await createOnnxSession(file);
       const ref = await session.run(feeds);
       const model = await importOnnx(file);
