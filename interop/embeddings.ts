@@ -660,7 +660,7 @@ export interface EmbeddingBatch {
   subjectId: string[];
   sessionId: (string | null)[];
   modality: string[];
-  /** Row-major n × d. */
+  /** Row-major n × d (from `readEmbeddingBatches`, possibly a view of the batch's buffer). */
   embedding: Float32Array;
   split: (string | null)[] | null;
   /** Metadata columns (Float64 → numbers, dictionaries and Utf8 → strings, Bool → booleans; null where missing). */
@@ -764,7 +764,11 @@ function toBatch(file: string, rb: arrow.RecordBatch, dim: number | null, out?: 
   const n = rb.numRows;
   const emb = rb.getChild('embedding')!;
   let embedding: Float32Array;
-  if (dim != null) {
+  const single = emb.data.length === 1 ? emb.data[0].children[0] : null;
+  if (dim != null && !out && single && single.nullCount === 0 && single.values instanceof Float32Array && emb.data[0].nullCount === 0) {
+    // One float32 chunk: hand out a view of the batch's buffer instead of a copy.
+    embedding = (single.values as Float32Array).subarray(0, n * dim);
+  } else if (dim != null) {
     embedding = out ? out.array.subarray(out.at, out.at + n * dim) : new Float32Array(n * dim);
     let at = 0;
     for (const d of emb.data) {

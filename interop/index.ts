@@ -8,3 +8,4 @@ export { importOnnx, OnnxModel, OnnxUnsupportedError, type ImportOnnxOptions, ty
 export { supportedOps as supportedOnnxOps } from './onnx/ops.js';
 export { createOnnxSession, runOnnx, OnnxSession, type OnnxSessionOptions } from './onnx/runtime.js';
 export { OnnxGraphBuilder, OnnxAttr, type OnnxAttrValue, type OnnxBuilderOptions, type OnnxElemType } from './onnx/builder.js';
+export { decodeModel as decodeOnnxModel, encodeModel as encodeOnnxModel, OnnxDataType, type ModelObj as OnnxModelProto } from './onnx/proto.js';

@@ -148,7 +148,7 @@ function convChannelsLast(x: tf.Tensor, w: tf.Tensor, strides: number[], dilatio
   }
   if (r === 2) return conv2dValid(x as tf.Tensor4D, w as tf.Tensor4D, [strides[0], strides[1]]);
   // 3D: Σ_k conv2d(depth planes k·dd, k·dd + sd, …) with kernel slice k.
-  const [n, d, h, wd, c] = x.shape;
+  const [n, d, , , c] = x.shape;
   const [kd, kh, kw, , o] = w.shape;
   const [sd, dd] = [strides[0], dilations[0]];
   const span = (kd - 1) * dd + 1;
@@ -162,8 +162,6 @@ function convChannelsLast(x: tf.Tensor, w: tf.Tensor, strides: number[], dilatio
     parts.push(conv2dValid(planes, wk, [strides[1], strides[2]]));
   }
   const y = parts.length === 1 ? parts[0] : tf.addN(parts);
-  void h;
-  void wd;
   return tf.reshape(y, [n, dOut, y.shape[1], y.shape[2], o]);
 }
 
