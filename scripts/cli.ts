@@ -14,6 +14,7 @@ export interface Command {
 const COMMANDS: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./commands/info.js')).command,
   // --- demo / training / evaluation ---
+  eval: async () => (await import('./commands/eval.js')).command,
 
   // --- MRI: synth, nifti ---
 

@@ -13,7 +13,10 @@ export * from './util/fs.js';
 // --- kernels and objectives (losses) ---
 
 // --- nn: layers, encoders, heads, optimizers ---
+export * from './nn/index.js';
 
 // --- training ---
 
 // --- evaluation ---
+export * from './eval/index.js';
+export * from './report/index.js';

@@ -7,6 +7,7 @@ import type { Command } from '../cli.js';
 
 const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   // --- suites ---
+  nn: { summary: 'conv3d layers and the default 3D encoder: forward+backward vs PyTorch CPU', load: () => import('../bench/nn.js') },
   text: {
     summary: 'text: tokenisation reports/s, geoclr batch path vs transformers.js defaults (+ pure-Python BERT)',
     load: async () => import('../bench/text.js'),
