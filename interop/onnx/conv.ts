@@ -1,54 +1,20 @@
 /**
- * ONNX Conv and pooling (1D/2D/3D, channels-first) built from the tfjs ops that are fast and differentiable on
- * every backend, wasm included:
+ * ONNX Conv and pooling (1D/2D/3D, channels-first), built from ops that are fast and differentiable on every
+ * backend, wasm included:
  *
- * - 2-D convolution runs as tf.conv2d (XNNPACK on wasm) inside a tf.customGrad: the input gradient is
- *   tf.conv2dTranspose (Conv2DBackpropInput exists on wasm), the filter gradient is one matMul per kernel tap
- *   (wasm lacks Conv2DBackpropFilter).
- * - 3-D convolution is a sum over kernel depth of 2-D convolutions of depth-strided slices (wasm's Conv3D
- *   kernel is naive and ~200× slower); 1-D convolution is a 2-D one with height 1.
- * - Dilation is applied by spreading the kernel with zeros; padding is explicit (tf.pad).
- * - Pooling separates depth from height/width the same way; average pooling divides a window sum by the number
- *   of counted positions (PyTorch's and ONNX's count_include_pad and ceil_mode rules).
+ * - Convolution delegates to geoclr's own `conv2d` / `conv3d` (src/nn/ops/conv.ts: channels-last, PyTorch-layout
+ *   weights; on wasm a 3D conv is a sum of XNNPACK 2D convs with hand-written backward passes). ONNX's extras are
+ *   reduced to them here: asymmetric pads become an explicit tf.pad, dilation spreads the kernel with zeros, groups
+ *   are separate convolutions, and 1D is 2D with height 1.
+ * - Pooling separates depth from height/width; average pooling divides a window sum by the number of counted
+ *   positions (PyTorch's and ONNX's count_include_pad and ceil_mode rules); max pooling has its own gradient
+ *   (tfjs 4.22's wasm MaxPoolGrad is wrong for some shapes).
  *
  * All slicing happens on tensors of rank ≤ 4 (rank-5 slices take a slow generic path on wasm).
  */
 import * as tf from '../../src/tf.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
-
-/** Conv2D, channels-last, no dilation, 'valid' on an already padded input; trainable on every backend. */
-export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D, strides: [number, number]): tf.Tensor4D {
-  const op = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const xx = xi as tf.Tensor4D;
-    const ww = wi as tf.Tensor4D;
-    save([xx, ww]);
-    return {
-      value: tf.conv2d(xx, ww, strides, 'valid'),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const d = dy as tf.Tensor4D;
-        const dx = tf.conv2dTranspose(d, sw, sx.shape, strides, 'valid');
-        return [dx, filterGrad(sx, d, sw.shape, strides)];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return (op as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor)(x, w) as tf.Tensor4D;
-}
-
-/** dW[i,j] = Σ_{n,ho,wo} x[n, i + ho·sh, j + wo·sw, :]ᵀ · dy[n, ho, wo, :] — one matMul per kernel tap. */
-function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, wShape: number[], [sh, sw]: [number, number]): tf.Tensor {
-  const [kh, kw, c, o] = wShape;
-  const [n, ho, wo] = dy.shape;
-  const dy2 = tf.reshape(dy, [n * ho * wo, o]);
-  const taps: tf.Tensor[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const xs = tf.stridedSlice(x, [0, i, j, 0], [n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, c], [1, sh, sw, 1]);
-      taps.push(tf.matMul(tf.reshape(xs, [n * ho * wo, c]), dy2, true, false));
-    }
-  }
-  return tf.reshape(tf.stack(taps), [kh, kw, c, o]);
-}
+import { conv2d, conv3d } from '../../src/nn/ops/conv.js';
 
 /** Spreads a kernel with zeros along `axis` for dilation d: k taps → (k−1)·d + 1 (differentiable). */
 function dilateAxis(w: tf.Tensor, axis: number, d: number): tf.Tensor {
@@ -111,58 +77,59 @@ export function resolvePads(
   return out;
 }
 
-/** ONNX Conv: x [N, C, …spatial], w [O, C/group, …k], optional bias [O]. */
+/** [N, C, …spatial] ↔ [N, …spatial, C] through rank-3 views (rank-5 transposes are slow on wasm). */
+export function toChannelsLast(x: tf.Tensor): tf.Tensor {
+  const [n, c, ...sp] = x.shape;
+  return tf.reshape(tf.transpose(tf.reshape(x, [n, c, -1]), [0, 2, 1]), [n, ...sp, c]);
+}
+export function toChannelsFirst(x: tf.Tensor): tf.Tensor {
+  const n = x.shape[0];
+  const c = x.shape[x.rank - 1];
+  const sp = x.shape.slice(1, -1);
+  return tf.reshape(tf.transpose(tf.reshape(x, [n, -1, c]), [0, 2, 1]), [n, c, ...sp]);
+}
+
+/** ONNX Conv: x [N, C, …spatial], w [O, C/group, …k] (PyTorch layout), optional bias [O]. */
 export function onnxConv(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor | null, a: ConvAttrs): tf.Tensor {
   const r = x.rank - 2;
   if (r < 1 || r > 3) throw new ShapeError(`Conv supports 1D–3D inputs, got shape [${x.shape}]`);
   if (w.rank !== x.rank) throw new ShapeError(`Conv weight shape [${w.shape}] does not match input rank ${x.rank}`);
   const g = a.group;
-  const [n, c] = x.shape;
+  const c = x.shape[1];
   const o = w.shape[0];
   if (c !== w.shape[1]! * g || o! % g !== 0) throw new ShapeError(`Conv: input channels ${c}, weight [${w.shape}], group ${g} do not fit`);
-  // Channels-last input, explicit padding.
-  const perm = [0, ...Array.from({ length: r }, (_, i) => i + 2), 1];
-  let xl = tf.transpose(x, perm);
-  const padSpec: [number, number][] = [[0, 0], ...Array.from({ length: r }, (_, i) => [a.pads[i], a.pads[i + r]] as [number, number]), [0, 0]];
-  if (a.pads.some((p) => p !== 0)) xl = tf.pad(xl, padSpec);
-  // Weight [O, Cg, k…] → [k…, Cg, O], spread for dilation along height/width (depth dilation is a stride below).
-  let wl = tf.transpose(w, [...Array.from({ length: r }, (_, i) => i + 2), 1, 0]);
-  for (let i = Math.max(0, r - 2); i < r; i++) wl = dilateAxis(wl, i, a.dilations[i]);
-  const groups = (t: tf.Tensor, axis: number) => (g === 1 ? [t] : tf.split(t, g, axis));
-  const xs = groups(xl, xl.rank - 1);
-  const ws = groups(wl, wl.rank - 1);
-  const outs = xs.map((xg, gi) => convChannelsLast(xg, ws[gi], a.strides, a.dilations, r));
-  const yl = outs.length === 1 ? outs[0] : tf.concat(outs, outs[0].rank - 1);
-  let y = tf.transpose(yl, [0, yl.rank - 1, ...Array.from({ length: r }, (_, i) => i + 1)]);
-  if (bias) y = tf.add(y, tf.reshape(bias, [1, o, ...new Array(r).fill(1)]));
-  if (y.shape[0] !== n) throw new ShapeError('Conv: batch size changed');
-  return y;
-}
-
-/** One group, channels-last, already padded. */
-function convChannelsLast(x: tf.Tensor, w: tf.Tensor, strides: number[], dilations: number[], r: number): tf.Tensor {
+  // Channels-last; 1D lifted to 2D (height 1).
+  let xl = toChannelsLast(x);
+  let ww = w;
+  let strides = a.strides;
+  let before = a.pads.slice(0, r);
+  let after = a.pads.slice(r);
   if (r === 1) {
-    const [n, l, c] = x.shape;
-    const y = conv2dValid(tf.reshape(x, [n, 1, l, c]), tf.reshape(w, [1, w.shape[0]!, w.shape[1]!, w.shape[2]!]), [1, strides[0]]);
-    return tf.reshape(y, [n, y.shape[2]!, y.shape[3]!]);
+    xl = tf.expandDims(xl, 1);
+    ww = tf.expandDims(w, 2);
+    strides = [1, ...strides];
+    before = [0, ...before];
+    after = [0, ...after];
   }
-  if (r === 2) return conv2dValid(x as tf.Tensor4D, w as tf.Tensor4D, [strides[0], strides[1]]);
-  // 3D: Σ_k conv2d(depth planes k·dd, k·dd + sd, …) with kernel slice k.
-  const [n, d, , , c] = x.shape;
-  const [kd, kh, kw, , o] = w.shape;
-  const [sd, dd] = [strides[0], dilations[0]];
-  const span = (kd - 1) * dd + 1;
-  const dOut = Math.floor((d - span) / sd) + 1;
-  if (dOut <= 0) throw new ShapeError(`Conv: depth ${d} is smaller than the kernel's ${span}`);
-  const wFlat = tf.reshape(w, [kd, kh * kw * c * o]);
-  const parts: tf.Tensor4D[] = [];
-  for (let k = 0; k < kd; k++) {
-    const planes = depthPlanes(x, k * dd, dOut, sd);
-    const wk = tf.reshape(tf.slice(wFlat, [k, 0], [1, kh * kw * c * o]), [kh, kw, c, o]) as tf.Tensor4D;
-    parts.push(conv2dValid(planes, wk, [strides[1], strides[2]]));
+  const rr = Math.max(r, 2);
+  const dil = r === 1 ? [1, ...a.dilations] : a.dilations;
+  for (let i = 0; i < rr; i++) ww = dilateAxis(ww, i + 2, dil[i]);
+  // Symmetric padding goes to the conv; anything else is padded here.
+  const symmetric = before.every((b, i) => b === after[i]);
+  if (!symmetric) xl = tf.pad(xl, [[0, 0], ...before.map((b, i) => [b, after[i]] as [number, number]), [0, 0]]);
+  const padding = symmetric ? before : new Array(rr).fill(0);
+  const conv = (xi: tf.Tensor, wi: tf.Tensor) =>
+    rr === 3 ? conv3d(xi, wi, null, { stride: strides, padding }) : conv2d(xi, wi, null, { stride: strides, padding });
+  let yl: tf.Tensor;
+  if (g === 1) yl = conv(xl, ww);
+  else {
+    const xs = tf.split(xl, g, xl.rank - 1);
+    const ws = tf.split(ww, g, 0);
+    yl = tf.concat(xs.map((xg, i) => conv(xg, ws[i])), xl.rank - 1);
   }
-  const y = parts.length === 1 ? parts[0] : tf.addN(parts);
-  return tf.reshape(y, [n, dOut, y.shape[1], y.shape[2], o]);
+  if (bias) yl = tf.add(yl, bias);
+  if (r === 1) yl = tf.squeeze(yl, [1]);
+  return toChannelsFirst(yl);
 }
 
 export interface PoolAttrs {
@@ -188,10 +155,9 @@ export function onnxPool(kind: 'max' | 'avg', x: tf.Tensor, a: PoolAttrs): tf.Te
   if (r < 1 || r > 3) throw new ShapeError(`${kind === 'max' ? 'MaxPool' : 'AveragePool'} supports 1D–3D inputs, got shape [${x.shape}]`);
   const spatial = x.shape.slice(2);
   const axes = spatial.map((len, i) => poolAxis(len, a.kernelShape[i], a.strides[i], a.pads[i], a.pads[i + r], a.ceilMode));
-  const perm = [0, ...Array.from({ length: r }, (_, i) => i + 2), 1];
   // Lift 1D to 2D (height 1) so everything below is 2D or 3D.
   const lift = r === 1;
-  let xl = tf.transpose(x, perm);
+  let xl = toChannelsLast(x);
   let k = a.kernelShape;
   let s = a.strides;
   let padPairs: [number, number][] = axes.map((ax, i) => [a.pads[i], a.pads[i + r] + ax.extra]);
@@ -224,7 +190,7 @@ export function onnxPool(kind: 'max' | 'avg', x: tf.Tensor, a: PoolAttrs): tf.Te
     }
   }
   if (lift) y = tf.squeeze(y, [1]);
-  return tf.transpose(y, [0, y.rank - 1, ...Array.from({ length: r }, (_, i) => i + 1)]);
+  return toChannelsFirst(y);
 }
 
 /**
