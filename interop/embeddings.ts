@@ -20,7 +20,7 @@ import path from 'node:path';
 import * as tf from '../src/tf.js';
 import { FileFormatError, ShapeError, ValueError } from '../src/errors.js';
 import { withAtomicPath } from '../src/util/fs.js';
-import { geoclrVersion } from './version.js';
+import { geoclrVersion } from '../src/version.js';
 import { halfToFloat } from './dtypes.js';
 
 export type TableFormat = 'arrow' | 'parquet';

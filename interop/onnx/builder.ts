@@ -14,7 +14,7 @@
 import * as tf from '../../src/tf.js';
 import { ValueError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
-import { geoclrVersion } from '../version.js';
+import { geoclrVersion } from '../../src/version.js';
 import { OnnxDataType, encodeModel, tensorToProto, type AttributeObj, type GraphObj, type ModelObj, type NodeObj, type TensorProtoObj, type ValueInfo } from './proto.js';
 
 export type OnnxElemType = 'float32' | 'int64' | 'int32' | 'bool';
