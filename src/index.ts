@@ -17,6 +17,9 @@ export * from './losses/index.js';
 // --- nn: layers, encoders, heads, optimizers ---
 export * from './nn/index.js';
 
+// --- io: weight files ---
+export * from './io/model-file.js';
+
 // --- training ---
 
 // --- evaluation ---
