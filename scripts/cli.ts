@@ -16,6 +16,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   // --- demo / training / evaluation ---
 
   // --- MRI: synth, nifti ---
+  nifti: async () => (await import('./commands/nifti.js')).command,
+  synth: async () => (await import('./commands/synth.js')).command,
 
   // --- interop: export, import ---
 
