@@ -97,6 +97,8 @@ export class CohortLoader {
   private readonly pending = new Map<number, { resolve: (r: TaskResult) => void; reject: (e: Error) => void; slot: Slot }>();
   private nextId = 0;
   private closed = false;
+  /** Counters: tasks submitted and the most batches ever prepared ahead of the consumer (≤ prefetch). */
+  readonly stats = { tasks: 0, maxInFlight: 0 };
 
   constructor(manifest: Manifest | ManifestRow[], opts: LoaderOptions = {}) {
     this.rows = Array.isArray(manifest) ? manifest : manifest.rows;
@@ -170,7 +172,11 @@ export class CohortLoader {
     const inFlight: Promise<TaskResult>[] = [];
     let next = 0;
     const launch = () => {
-      while (next < plan.length && inFlight.length < this.prefetch) inFlight.push(this.submit(plan[next++], epoch));
+      while (next < plan.length && inFlight.length < this.prefetch) {
+        inFlight.push(this.submit(plan[next++], epoch));
+        this.stats.tasks++;
+        this.stats.maxInFlight = Math.max(this.stats.maxInFlight, inFlight.length);
+      }
     };
     launch();
     try {
