@@ -67,6 +67,18 @@ export function convolveAxis(data: Float32Array | Float64Array, shape: readonly 
       // symmetric kernel: centre tap, then pairs (fewer multiplies, contiguous streams)
       const c0 = idx[i + r] * rowLen;
       const w0 = kernel[r];
+      const d0 = base + i * rowLen;
+      if (r <= 3) {
+        // the common small kernels in one pass (no accumulator traffic)
+        const w1 = kernel[r + 1] ?? 0, w2 = kernel[r + 2] ?? 0, w3 = kernel[r + 3] ?? 0;
+        const l1 = idx[i + r - 1] * rowLen, h1 = idx[i + r + 1] * rowLen;
+        const l2 = r >= 2 ? idx[i + r - 2] * rowLen : c0, h2 = r >= 2 ? idx[i + r + 2] * rowLen : c0;
+        const l3 = r >= 3 ? idx[i + r - 3] * rowLen : c0, h3 = r >= 3 ? idx[i + r + 3] * rowLen : c0;
+        for (let j = 0; j < rowLen; j++) {
+          data[d0 + j] = w0 * src[c0 + j] + w1 * (src[l1 + j] + src[h1 + j]) + w2 * (src[l2 + j] + src[h2 + j]) + w3 * (src[l3 + j] + src[h3 + j]);
+        }
+        continue;
+      }
       for (let j = 0; j < rowLen; j++) acc[j] = w0 * src[c0 + j];
       for (let k = 1; k <= r; k++) {
         const w = kernel[r + k];
@@ -74,7 +86,7 @@ export function convolveAxis(data: Float32Array | Float64Array, shape: readonly 
         const hi = idx[i + r + k] * rowLen;
         for (let j = 0; j < rowLen; j++) acc[j] += w * (src[lo + j] + src[hi + j]);
       }
-      data.set(acc, base + i * rowLen);
+      data.set(acc, d0);
     }
   }
 }

@@ -17,21 +17,22 @@ function maskArray(vol: Volume, mask: MaskSpec | undefined): ArrayLike<number> |
 
 /** Mean and (population) standard deviation over the voxels in `mask` (all voxels when null). */
 export function meanStd(data: ArrayLike<number>, mask: ArrayLike<number> | null = null): { mean: number; std: number; count: number } {
-  let s = 0;
+  // shifted single pass (shift = first selected value) keeps float64 sums accurate for image intensities
   let n = 0;
-  for (let i = 0; i < data.length; i++) {
-    if (mask && !mask[i]) continue;
-    s += data[i];
-    n++;
-  }
-  const mean = n ? s / n : 0;
+  let shift = 0;
+  let s = 0;
   let ss = 0;
   for (let i = 0; i < data.length; i++) {
     if (mask && !mask[i]) continue;
-    const d = data[i] - mean;
+    if (n === 0) shift = data[i];
+    const d = data[i] - shift;
+    s += d;
     ss += d * d;
+    n++;
   }
-  return { mean, std: n ? Math.sqrt(ss / n) : 0, count: n };
+  if (n === 0) return { mean: 0, std: 0, count: 0 };
+  const m = s / n;
+  return { mean: shift + m, std: Math.sqrt(Math.max(0, ss / n - m * m)), count: n };
 }
 
 /**

@@ -117,7 +117,16 @@ export function applyOrientation<T extends Volume>(vol: T, ornt: Orientation): T
     for (let z = 0; z < nz; z++) {
       for (let y = 0; y < ny; y++) {
         let r = off + base + z * step[2] + y * step[1];
-        for (let x = 0; x < nx; x++, r += step[0]) dst[w++] = src[r];
+        if (step[0] === 1) {
+          // x unchanged: a contiguous row copy
+          dst.set(src.subarray(r, r + nx), w);
+          w += nx;
+        } else if (step[0] === -1) {
+          for (let x = 0; x < nx; x++) dst[w++] = src[r--];
+        } else {
+          const sx = step[0];
+          for (let x = 0; x < nx; x++, r += sx) dst[w++] = src[r];
+        }
       }
     }
   }

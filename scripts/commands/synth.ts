@@ -79,7 +79,7 @@ export const command: Command = {
       diagnosis,
       orientation,
       workers: values.workers == null ? undefined : int('--workers', values.workers, 2),
-      gzipLevel: int('--gzip-level', values['gzip-level'], 4),
+      gzipLevel: int('--gzip-level', values['gzip-level'], 3),
       overwrite: values.force ?? false,
     });
     console.log(`wrote ${r.scans} volumes of ${r.subjects} subjects (${r.grid.shape.join('×')}) to ${r.out} in ${r.seconds.toFixed(1)} s; ground truth in ${r.manifest}`);

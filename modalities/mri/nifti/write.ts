@@ -87,6 +87,10 @@ export function affineToQuaternion(affine: Mat4): { quatern: [number, number, nu
 
 function resolveScaling(vol: Volume, dt: DatatypeInfo, opt: WriteNiftiOptions['scaling']): { slope: number; inter: number } | null {
   if (!dt.integer) return opt && opt !== 'auto' ? opt : null;
+  if (opt && opt !== 'auto') {
+    if (!(opt.slope !== 0 && Number.isFinite(opt.slope) && Number.isFinite(opt.inter))) throw new ValueError('writeNifti: scaling.slope must be finite and non-zero');
+    return opt; // explicit: values are rounded and clamped to the type
+  }
   const data = vol.data;
   let lo = Infinity;
   let hi = -Infinity;
@@ -97,10 +101,6 @@ function resolveScaling(vol: Volume, dt: DatatypeInfo, opt: WriteNiftiOptions['s
     if (v < lo) lo = v;
     if (v > hi) hi = v;
     if (integral && v !== Math.round(v)) integral = false;
-  }
-  if (opt && opt !== 'auto') {
-    if (!(opt.slope !== 0 && Number.isFinite(opt.slope) && Number.isFinite(opt.inter))) throw new ValueError('writeNifti: scaling.slope must be finite and non-zero');
-    return opt;
   }
   if (integral && lo >= dt.min && hi <= dt.max) return null;
   if (opt !== 'auto') {

@@ -24,7 +24,7 @@ export interface SynthCohortOptions extends DesignOptions {
   shape?: number[];
   /** Worker threads (default min(2, CPUs)); 0 renders on the calling thread. */
   workers?: number;
-  /** gzip level 1–9 (default 4). */
+  /** gzip level 1–9 (default 3: as fast as 1, 2% larger files than 6). */
   gzipLevel?: number;
   /** Allow writing into a non-empty folder. */
   overwrite?: boolean;
@@ -56,7 +56,7 @@ export function cohortGrid(opts: Pick<SynthCohortOptions, 'spacing' | 'shape'>):
   return targetGrid(t1, { spacing: opts.spacing ?? (opts.shape ? undefined : 2), shape: opts.shape });
 }
 
-async function renderAll(root: string, jobs: RenderJob[], grid: Grid, nWorkers: number, gzipLevel: number, bar: ProgressBar | null): Promise<void> {
+async function renderAll(root: string, jobs: RenderJob[], grid: Grid, nWorkers: number, gzipLevel: number, chunk: number, bar: ProgressBar | null): Promise<void> {
   if (nWorkers === 0) {
     for (const job of jobs) {
       writeScan(root, job, grid, gzipLevel);
@@ -64,8 +64,8 @@ async function renderAll(root: string, jobs: RenderJob[], grid: Grid, nWorkers: 
     }
     return;
   }
+  // a subject's visits go to one worker together: they share its anatomy (sampling map)
   let next = 0;
-  const chunk = 2;
   await Promise.all(
     Array.from({ length: Math.min(nWorkers, jobs.length) }, () =>
       new Promise<void>((resolve, reject) => {
@@ -109,7 +109,7 @@ export async function synthCohort(opts: SynthCohortOptions): Promise<SynthCohort
   if (existsSync(out) && readdirSync(out).length > 0 && !opts.overwrite) {
     throw new ConfigError('out', `${out} is not empty (pass overwrite / --force to write into it)`);
   }
-  const gzipLevel = opts.gzipLevel ?? 4;
+  const gzipLevel = opts.gzipLevel ?? 3;
   if (!(Number.isInteger(gzipLevel) && gzipLevel >= 1 && gzipLevel <= 9)) throw new ConfigError('gzipLevel', `${gzipLevel} must be in 1..9`);
   const workers = opts.workers ?? Math.min(2, availableParallelism());
   if (!(Number.isInteger(workers) && workers >= 0)) throw new ConfigError('workers', `${workers} must be an integer ≥ 0`);
@@ -117,7 +117,7 @@ export async function synthCohort(opts: SynthCohortOptions): Promise<SynthCohort
   const design = designCohort(opts);
   const jobs: RenderJob[] = design.scans.map(({ render, ...row }) => ({ row, render }));
   const bar = opts.progress === false ? null : new ProgressBar({ label: 'synth cohort', total: jobs.length, unit: 'volumes' });
-  await renderAll(out, jobs, grid, workers, gzipLevel, bar);
+  await renderAll(out, jobs, grid, workers, gzipLevel, opts.visits ?? 3, bar);
   bar?.finish();
 
   // Tables last: a folder without manifest.tsv is an unfinished run.

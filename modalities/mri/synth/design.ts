@@ -25,7 +25,7 @@ export interface SiteSpec {
   noise_sigma: number;
   gain: number;
   resolution_mm: number;
-  /** The site's bias-field pattern (9 polynomial coefficients). */
+  /** The site's bias-field pattern (6 coefficients: x, y, z, x², y², z²). */
   bias_pattern: number[];
   /** Axis codes the site stores volumes in (only used with orientation 'mixed'). */
   orientation: string;
@@ -123,7 +123,7 @@ export function siteSpec(i: number): SiteSpec {
   return {
     site: `site-${String.fromCharCode(65 + i)}`,
     ...base,
-    bias_pattern: Array.from({ length: 9 }, () => r4(rng.normal())),
+    bias_pattern: Array.from({ length: 6 }, () => r4(rng.normal())),
     orientation: ORIENTATIONS[i % ORIENTATIONS.length],
   };
 }

@@ -22,7 +22,7 @@ function phantom(): PhantomBase {
   return base;
 }
 
-/** The scan as a volume (RAS, or the site's storage orientation), values rounded to integers. */
+/** The scan as a volume (RAS, or the site's storage orientation), integer values. */
 export function renderScan(job: RenderJob, grid: Grid): Volume {
   const { row, render } = job;
   const data = phantom().render(
@@ -42,7 +42,6 @@ export function renderScan(job: RenderJob, grid: Grid): Volume {
     },
     grid,
   );
-  for (let i = 0; i < data.length; i++) data[i] = Math.min(32767, Math.round(data[i]));
   const spacing = [0, 1, 2].map((i) => Math.abs(grid.affine[i][i]));
   let vol: Volume = { shape: grid.shape.slice(), spacing, affine: grid.affine.map((r) => r.slice()), data };
   if (render.orientation !== 'RAS') vol = reorient(vol, render.orientation);
@@ -54,5 +53,5 @@ export function writeScan(root: string, job: RenderJob, grid: Grid, gzipLevel: n
   const vol = renderScan(job, grid);
   const file = path.join(root, job.row.path);
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileAtomicSync(file, encodeNifti(vol, { datatype: 'int16', gzip: true, gzipLevel, sformCode: 1, qformCode: 1, description: 'geoclr synthetic T1 (Colin27 phantom)' }));
+  writeFileAtomicSync(file, encodeNifti(vol, { datatype: 'int16', scaling: { slope: 1, inter: 0 }, gzip: true, gzipLevel, sformCode: 1, qformCode: 1, description: 'geoclr synthetic T1 (Colin27 phantom)' }));
 }
