@@ -5,6 +5,7 @@ import {
   buildTransform,
   compose,
   meanStd,
+  normalTable,
   randomAffine,
   randomCropResize,
   randomCutout,
@@ -82,6 +83,14 @@ describe('mri: seeded 3-D augmentations', () => {
     assert.ok(s.image.data.every((v, i) => Math.abs(v - image.data[i] - 0.5) < 1e-4));
     const m = randomIntensityScale({ factor: 2 })({ image }, new Rng(1));
     assert.ok(m.image.data.every((v, i) => Math.abs(v - 2 * image.data[i]) < 1e-3));
+  });
+
+  it('the tabulated normal noise has N(0, 1) quantiles and moments', () => {
+    const t = normalTable();
+    const { mean, std } = meanStd(t);
+    assert.ok(Math.abs(mean) < 1e-9 && Math.abs(std - 1) < 1e-3, `mean ${mean} std ${std}`);
+    assert.ok(Math.abs(t[Math.round(0.975 * 65536)] - 1.959964) < 1e-3);
+    assert.ok(t.every((v, i) => i === 0 || v > t[i - 1]), 'increasing');
   });
 
   it('random affine: identity parameters give the identity; otherwise moves the image', () => {

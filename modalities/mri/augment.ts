@@ -12,6 +12,7 @@ import { ConfigError, ShapeError, ValueError } from '../../src/errors.js';
 import { Rng } from '../../src/util/random.js';
 import { type Mat4 } from './affine.js';
 import { gaussianBlurData } from './filters.js';
+import { addGaussianNoise } from './noise.js';
 import { sampleAffine } from './resample.js';
 import { type Volume } from './volume.js';
 
@@ -205,7 +206,7 @@ export function randomGaussianNoise(o: NoiseOptions = {}): Transform {
     const s = draw(rng, std);
     return mapImages(sample, o, (v) => {
       const d = v.data.slice();
-      for (let i = 0; i < d.length; i++) d[i] += rng.normal(0, s);
+      addGaussianNoise(d, s, rng);
       return d;
     });
   };

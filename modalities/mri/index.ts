@@ -23,3 +23,4 @@ export * from './synth/design.js';
 export * from './synth/phantom.js';
 export * from './synth/render.js';
 export * from './synth/cohort.js';
+export * from './noise.js';

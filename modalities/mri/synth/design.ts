@@ -8,7 +8,7 @@
  *   cortical_thinning   = 0.012·max(0, a − 20)
  *   ventricle_dilation  = 0.03·max(0, a − 20) + 0.0015·max(0, a − 50)²
  *   hippocampal_atrophy = AD:  0.3·(d0 + rate·t)   (d0 ~ U(0.5, 5) years of disease at baseline; else 0)
- *   frontal_atrophy     = FTD: 0.15·(d0 + rate·t)  (else 0)
+ *   frontal_atrophy     = FTD: 0.35·(d0 + rate·t)  (else 0)
  *   scale               = M: N(1.0, 0.025), F: N(0.93, 0.025)  (global size)
  * rate ~ N(1, 0.15) for CN and N(2.2, 0.4) for patients (a multiplier on the subject's yearly progression).
  * Sites are drawn uniformly, independent of age, sex and diagnosis; each site has fixed acquisition parameters
@@ -195,7 +195,7 @@ export function designCohort(opts: DesignOptions = {}): { participants: Particip
         cortical_thinning: r4(0.012 * Math.max(0, a - 20)),
         ventricle_dilation: r4(0.03 * Math.max(0, a - 20) + 0.0015 * Math.max(0, a - 50) ** 2),
         hippocampal_atrophy: diagnosis === 'AD' ? r4(Math.min(4, 0.3 * disease)) : 0,
-        frontal_atrophy: diagnosis === 'FTD' ? r4(Math.min(4, 0.15 * disease)) : 0,
+        frontal_atrophy: diagnosis === 'FTD' ? r4(Math.min(4, 0.35 * disease)) : 0,
         scale,
         bias_strength: site.bias_strength,
         noise_sigma,
