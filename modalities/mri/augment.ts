@@ -196,20 +196,24 @@ export interface NoiseOptions extends KeyOptions {
   std?: Range;
 }
 
-/** Adds i.i.d. Gaussian noise (σ drawn per call). */
-export function randomGaussianNoise(o: NoiseOptions = {}): Transform {
-  const std = o.std ?? [0, 0.1];
-  checkRange('gaussianNoise.std', std, 0);
-  const p = checkP('gaussianNoise', o.p);
+/** An intensity transform: draws one parameter per call from `range` and maps every image key with `f`. */
+function intensityTransform(name: string, field: string, range: Range, lo: number, o: KeyOptions, f: (v: Volume, param: number, rng: Rng) => Float32Array | Float64Array): Transform {
+  checkRange(`${name}.${field}`, range, lo);
+  const p = checkP(name, o.p);
   return (sample, rng) => {
     if (!rng.bernoulli(p)) return sample;
-    const s = draw(rng, std);
-    return mapImages(sample, o, (v) => {
-      const d = v.data.slice();
-      addGaussianNoise(d, s, rng);
-      return d;
-    });
+    const c = draw(rng, range);
+    return mapImages(sample, o, (v) => f(v, c, rng));
   };
+}
+
+/** Adds i.i.d. Gaussian noise (σ drawn per call). */
+export function randomGaussianNoise(o: NoiseOptions = {}): Transform {
+  return intensityTransform('gaussianNoise', 'std', o.std ?? [0, 0.1], 0, o, (v, s, rng) => {
+    const d = v.data.slice();
+    addGaussianNoise(d, s, rng);
+    return d;
+  });
 }
 
 export interface BlurOptions extends KeyOptions {
@@ -219,18 +223,11 @@ export interface BlurOptions extends KeyOptions {
 
 /** Gaussian smoothing with a random σ. */
 export function randomGaussianBlur(o: BlurOptions = {}): Transform {
-  const sigma = o.sigma ?? [0.1, 1];
-  checkRange('gaussianBlur.sigma', sigma, 0);
-  const p = checkP('gaussianBlur', o.p);
-  return (sample, rng) => {
-    if (!rng.bernoulli(p)) return sample;
-    const s = draw(rng, sigma);
-    return mapImages(sample, o, (v) => {
-      const d = v.data.slice();
-      gaussianBlurData(d, v.shape, s);
-      return d;
-    });
-  };
+  return intensityTransform('gaussianBlur', 'sigma', o.sigma ?? [0.1, 1], 0, o, (v, s) => {
+    const d = v.data.slice();
+    gaussianBlurData(d, v.shape, s);
+    return d;
+  });
 }
 
 export interface ShiftOptions extends KeyOptions {
@@ -240,14 +237,7 @@ export interface ShiftOptions extends KeyOptions {
 
 /** v + offset (MONAI RandShiftIntensity). */
 export function randomIntensityShift(o: ShiftOptions = {}): Transform {
-  const offset = o.offset ?? [-0.1, 0.1];
-  checkRange('intensityShift.offset', offset);
-  const p = checkP('intensityShift', o.p);
-  return (sample, rng) => {
-    if (!rng.bernoulli(p)) return sample;
-    const c = draw(rng, offset);
-    return mapImages(sample, o, (v) => v.data.map((x) => x + c));
-  };
+  return intensityTransform('intensityShift', 'offset', o.offset ?? [-0.1, 0.1], -Infinity, o, (v, c) => v.data.map((x) => x + c));
 }
 
 export interface ScaleOptions extends KeyOptions {
@@ -257,14 +247,7 @@ export interface ScaleOptions extends KeyOptions {
 
 /** v · factor (MONAI RandScaleIntensity with factor = 1 + f). */
 export function randomIntensityScale(o: ScaleOptions = {}): Transform {
-  const factor = o.factor ?? [0.9, 1.1];
-  checkRange('intensityScale.factor', factor);
-  const p = checkP('intensityScale', o.p);
-  return (sample, rng) => {
-    if (!rng.bernoulli(p)) return sample;
-    const f = draw(rng, factor);
-    return mapImages(sample, o, (v) => v.data.map((x) => x * f));
-  };
+  return intensityTransform('intensityScale', 'factor', o.factor ?? [0.9, 1.1], -Infinity, o, (v, f) => v.data.map((x) => x * f));
 }
 
 export interface AffineOptions extends KeyOptions {

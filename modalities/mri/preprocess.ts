@@ -29,11 +29,12 @@ export interface PreprocessSpec {
   normalize?: Normalization;
 }
 
-const NORMS: Normalization[] = ['zscore', 'zscore-nonzero', 'minmax', 'none'];
+export const NORMALIZATIONS: Normalization[] = ['zscore', 'zscore-nonzero', 'minmax', 'none'];
+
 
 export function checkPreprocessSpec(spec: PreprocessSpec, field = 'preprocess'): void {
-  if (spec.normalize != null && !NORMS.includes(spec.normalize)) {
-    throw new ConfigError(`${field}.normalize`, `${JSON.stringify(spec.normalize)} is not one of ${NORMS.join(', ')}`);
+  if (spec.normalize != null && !NORMALIZATIONS.includes(spec.normalize)) {
+    throw new ConfigError(`${field}.normalize`, `${JSON.stringify(spec.normalize)} is not one of ${NORMALIZATIONS.join(', ')}`);
   }
   if (spec.crop != null && spec.crop !== 'center' && spec.crop !== 'mask') throw new ConfigError(`${field}.crop`, `must be 'center' or 'mask'`);
   if (spec.shape != null && (spec.shape.length !== 3 || spec.shape.some((n) => !Number.isInteger(n) || n < 1))) {
@@ -42,6 +43,22 @@ export function checkPreprocessSpec(spec: PreprocessSpec, field = 'preprocess'):
   const sp = spec.spacing;
   if (sp != null && !(typeof sp === 'number' ? sp > 0 : sp.length === 3 && sp.every((v) => v > 0))) {
     throw new ConfigError(`${field}.spacing`, `${JSON.stringify(sp)} must be a positive number or three`);
+  }
+}
+
+/** Applies one of the named normalisations. */
+export function normalizeIntensity<T extends Volume>(v: T, method: Normalization): T {
+  switch (method) {
+    case 'zscore':
+      return zscore(v);
+    case 'zscore-nonzero':
+      return zscore(v, { mask: 'nonzero' });
+    case 'minmax':
+      return minMax(v);
+    case 'none':
+      return v;
+    default:
+      throw new ConfigError('normalize', `${JSON.stringify(method)} is not one of ${NORMALIZATIONS.join(', ')}`);
   }
 }
 
@@ -62,19 +79,7 @@ export function preprocessVolume(vol: Volume, spec: PreprocessSpec = {}): Volume
     v = resample(v, { spacing: spec.spacing, shape: spec.shape, antialias });
   }
   if (spec.clip) v = percentileClip(v, { lower: spec.clip[0], upper: spec.clip[1], mask: 'nonzero' });
-  switch (spec.normalize ?? 'zscore-nonzero') {
-    case 'zscore':
-      v = zscore(v);
-      break;
-    case 'zscore-nonzero':
-      v = zscore(v, { mask: 'nonzero' });
-      break;
-    case 'minmax':
-      v = minMax(v);
-      break;
-    case 'none':
-      break;
-  }
+  v = normalizeIntensity(v, spec.normalize ?? 'zscore-nonzero');
   if (!(v.data instanceof Float32Array)) v = { ...v, data: Float32Array.from(v.data) };
   return v;
 }

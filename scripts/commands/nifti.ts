@@ -9,13 +9,14 @@ import {
   meanStd,
   type NiftiDatatype,
   DATATYPES,
-  minMax,
+  NORMALIZATIONS,
+  type Normalization,
+  normalizeIntensity,
   percentileClip,
   readNifti,
   reorient,
   resample,
   writeNifti,
-  zscore,
   type Volume,
 } from '../../modalities/mri/index.js';
 import type { Command } from '../cli.js';
@@ -117,24 +118,10 @@ async function convert(argv: string[]): Promise<number> {
   const spacing = values.spacing ? numbers('--spacing', values.spacing, [1, 3]) : undefined;
   const shape = values.shape ? numbers('--shape', values.shape, [3]) : undefined;
   if (spacing || shape) vol = resample(vol, { spacing: spacing?.length === 1 ? spacing[0] : spacing, shape, order, antialias: order === 'linear' });
-  switch (values.normalize ?? 'none') {
-    case 'zscore':
-      vol = zscore(vol);
-      break;
-    case 'zscore-nonzero':
-      vol = zscore(vol, { mask: 'nonzero' });
-      break;
-    case 'minmax':
-      vol = minMax(vol);
-      break;
-    case 'clip':
-      vol = percentileClip(vol);
-      break;
-    case 'none':
-      break;
-    default:
-      throw new ConfigError('--normalize', `'${values.normalize}' must be zscore, zscore-nonzero, minmax, clip or none`);
-  }
+  const method = values.normalize ?? 'none';
+  if (method === 'clip') vol = percentileClip(vol);
+  else if ((NORMALIZATIONS as string[]).includes(method)) vol = normalizeIntensity(vol, method as Normalization);
+  else throw new ConfigError('--normalize', `'${method}' must be ${NORMALIZATIONS.join(', ')} or clip`);
   const stored = datatype ?? (vol === img ? img.datatype : 'float32');
   await writeNifti(output, vol, { datatype: stored, scaling: DATATYPES.get(stored)!.integer ? 'auto' : undefined });
   console.log(`wrote ${output}: ${vol.shape.join('×')} at ${vol.spacing.slice(0, 3).map((v) => +v.toFixed(4)).join('×')} mm, ${axisCodes(vol.affine).join('')}, ${stored}`);

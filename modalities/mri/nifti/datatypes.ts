@@ -53,3 +53,21 @@ export function datatypeInfo(name: NiftiDatatype): DatatypeInfo {
   if (!t) throw new Error(`unknown datatype '${name}'`);
   return t;
 }
+
+export type VoxelArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+
+/** A typed array of `n` elements of `name` over `buffer` at `byteOffset` (host byte order). */
+export function typedView(name: NiftiDatatype, buffer: ArrayBufferLike, byteOffset: number, n: number): VoxelArray {
+  switch (name) {
+    case 'uint8': return new Uint8Array(buffer, byteOffset, n);
+    case 'int8': return new Int8Array(buffer, byteOffset, n);
+    case 'int16': return new Int16Array(buffer, byteOffset, n);
+    case 'uint16': return new Uint16Array(buffer, byteOffset, n);
+    case 'int32': return new Int32Array(buffer, byteOffset, n);
+    case 'uint32': return new Uint32Array(buffer, byteOffset, n);
+    case 'float32': return new Float32Array(buffer, byteOffset, n);
+    case 'float64': return new Float64Array(buffer, byteOffset, n);
+    case 'int64': return new BigInt64Array(buffer, byteOffset, n);
+    case 'uint64': return new BigUint64Array(buffer, byteOffset, n);
+  }
+}

@@ -3,13 +3,13 @@
  * zooms, affine (`get_best_affine`) and scaled values (`get_fdata`). Every problem with the file is a
  * FileFormatError naming the file, raised after reading the header and before allocating what it claims.
  */
-import { closeSync, fstatSync, openSync, readSync, promises as fsp } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, promises as fsp } from 'node:fs';
 import { endianness } from 'node:os';
 import zlib from 'node:zlib';
 import { FileFormatError } from '../../../src/errors.js';
 import type { Mat4 } from '../affine.js';
 import type { Volume } from '../volume.js';
-import type { NiftiDatatype } from './datatypes.js';
+import { type NiftiDatatype, typedView, type VoxelArray } from './datatypes.js';
 import { bestAffine, DEFAULT_MAX_BYTES, formatBytes, HEADER_PROBE_BYTES, type NiftiHeader, parseHeader, type ParsedHeader } from './header.js';
 
 export interface NiftiImage extends Volume {
@@ -82,7 +82,7 @@ function checkComplete(bytes: Uint8Array, p: ParsedHeader, file: string): void {
 }
 
 /** Typed view of the raw voxels in host byte order (a copy only when misaligned or byte-swapped). */
-function rawVoxels(bytes: Uint8Array, p: ParsedHeader): ArrayLike<number> | BigInt64Array | BigUint64Array {
+function rawVoxels(bytes: Uint8Array, p: ParsedHeader): VoxelArray {
   const size = p.datatype.bytes;
   let src = bytes.subarray(p.dataOffset, p.dataOffset + p.dataBytes);
   const swap = size > 1 && p.header.littleEndian !== HOST_LITTLE;
@@ -93,30 +93,7 @@ function rawVoxels(bytes: Uint8Array, p: ParsedHeader): ArrayLike<number> | BigI
   } else if (src.byteOffset % size !== 0) {
     src = src.slice();
   }
-  const n = p.voxels;
-  const { buffer, byteOffset } = src;
-  switch (p.datatype.name) {
-    case 'uint8':
-      return new Uint8Array(buffer, byteOffset, n);
-    case 'int8':
-      return new Int8Array(buffer, byteOffset, n);
-    case 'int16':
-      return new Int16Array(buffer, byteOffset, n);
-    case 'uint16':
-      return new Uint16Array(buffer, byteOffset, n);
-    case 'int32':
-      return new Int32Array(buffer, byteOffset, n);
-    case 'uint32':
-      return new Uint32Array(buffer, byteOffset, n);
-    case 'float32':
-      return new Float32Array(buffer, byteOffset, n);
-    case 'float64':
-      return new Float64Array(buffer, byteOffset, n);
-    case 'int64':
-      return new BigInt64Array(buffer, byteOffset, n);
-    case 'uint64':
-      return new BigUint64Array(buffer, byteOffset, n);
-  }
+  return typedView(p.datatype.name, src.buffer, src.byteOffset, p.voxels);
 }
 
 function decode(bytes: Uint8Array, p: ParsedHeader, dtype: 'float32' | 'float64'): Float32Array | Float64Array {
@@ -171,8 +148,8 @@ export function parseNifti(input: Uint8Array | ArrayBuffer, opts: ReadNiftiOptio
   return toImage(bytes, p, file, opts.dtype ?? 'float32');
 }
 
-/** Reads the header of an uncompressed file and checks the file is long enough, before reading the rest. */
-function probeUncompressed(path: string, maxBytes: number): { compressed: boolean } {
+/** Opens `path` (a FileFormatError when it cannot), runs `f` with the descriptor and size, and closes it. */
+function withFile<T>(path: string, f: (fd: number, size: number) => T): T {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -180,10 +157,23 @@ function probeUncompressed(path: string, maxBytes: number): { compressed: boolea
     throw new FileFormatError(path, `cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    const size = fstatSync(fd).size;
-    const probe = new Uint8Array(Math.min(size, HEADER_PROBE_BYTES));
-    readSync(fd, probe, 0, probe.length, 0);
-    if (isGzip(probe)) return { compressed: true };
+    return f(fd, fstatSync(fd).size);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readPrefix(fd: number, size: number, max: number): Uint8Array {
+  const probe = new Uint8Array(Math.min(size, max));
+  readSync(fd, probe, 0, probe.length, 0);
+  return probe;
+}
+
+/** Reads the header of an uncompressed file and checks the file is long enough, before reading the rest. */
+function probeUncompressed(path: string, maxBytes: number): void {
+  withFile(path, (fd, size) => {
+    const probe = readPrefix(fd, size, HEADER_PROBE_BYTES);
+    if (isGzip(probe)) return; // checked against the stream once inflated
     const p = parseHeader(probe, path, maxBytes);
     if (size < p.dataOffset + p.dataBytes) {
       throw new FileFormatError(
@@ -191,10 +181,7 @@ function probeUncompressed(path: string, maxBytes: number): { compressed: boolea
         `truncated: header claims ${p.shape.join('×')} ${p.datatype.name} voxels (${formatBytes(p.dataBytes)} from offset ${p.dataOffset}) but the file has only ${formatBytes(size)}`,
       );
     }
-    return { compressed: false };
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /**
@@ -217,40 +204,14 @@ export async function readNifti(source: string | Uint8Array | ArrayBuffer, opts:
 export function readNiftiSync(source: string | Uint8Array | ArrayBuffer, opts: ReadNiftiOptions = {}): NiftiImage {
   if (typeof source !== 'string') return parseNifti(source, opts);
   probeUncompressed(source, opts.maxBytes ?? DEFAULT_MAX_BYTES);
-  const fd = openSync(source, 'r');
-  let bytes: Buffer;
-  try {
-    const size = fstatSync(fd).size;
-    bytes = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, bytes, off, size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    bytes = bytes.subarray(0, off);
-  } finally {
-    closeSync(fd);
-  }
-  return parseNifti(bytes, { ...opts, name: source });
+  return parseNifti(readFileSync(source), { ...opts, name: source });
 }
 
 /** Reads only the header (cheap: the fixed header of a .nii, or a few KiB of a .nii.gz). */
 export function readNiftiHeader(path: string, opts: Pick<ReadNiftiOptions, 'maxBytes'> = {}): ParsedHeader & { affine: Mat4 } {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new FileFormatError(path, `cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const probe = new Uint8Array(Math.min(size, 65536));
-    readSync(fd, probe, 0, probe.length, 0);
-    const headerBytes = isGzip(probe) ? gunzipPrefix(probe, path) : probe;
-    const p = parseHeader(headerBytes, path, opts.maxBytes ?? DEFAULT_MAX_BYTES);
+  return withFile(path, (fd, size) => {
+    const probe = readPrefix(fd, size, 65536);
+    const p = parseHeader(isGzip(probe) ? gunzipPrefix(probe, path) : probe, path, opts.maxBytes ?? DEFAULT_MAX_BYTES);
     return { ...p, affine: bestAffine(p.header, p.shape, path) };
-  } finally {
-    closeSync(fd);
-  }
+  });
 }

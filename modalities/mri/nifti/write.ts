@@ -10,7 +10,7 @@ import { ValueError } from '../../../src/errors.js';
 import { writeFileAtomic, writeFileAtomicSync } from '../../../src/util/fs.js';
 import { det3, type Mat4, polarOrthogonal, voxelSizes } from '../affine.js';
 import { checkVolume, type Volume } from '../volume.js';
-import { datatypeInfo, type DatatypeInfo, type NiftiDatatype } from './datatypes.js';
+import { datatypeInfo, type DatatypeInfo, type NiftiDatatype, typedView } from './datatypes.js';
 import type { NiftiHeader } from './header.js';
 
 export interface WriteNiftiOptions {
@@ -190,22 +190,9 @@ export function encodeNifti(vol: Volume & { header?: NiftiHeader }, opts: WriteN
 
 function encodeVoxels(data: Float32Array | Float64Array, dt: DatatypeInfo, scaling: { slope: number; inter: number } | null, out: Uint8Array, offset: number): void {
   const n = data.length;
+  // Host byte order: little endian on every platform Node supports in practice (DataView would be ~10× slower).
   const buf = out.buffer;
-  // Host is little endian on every platform Node supports in practice; DataView would be ~10× slower.
-  const target = (() => {
-    switch (dt.name) {
-      case 'uint8': return new Uint8Array(buf, offset, n);
-      case 'int8': return new Int8Array(buf, offset, n);
-      case 'int16': return new Int16Array(buf, offset, n);
-      case 'uint16': return new Uint16Array(buf, offset, n);
-      case 'int32': return new Int32Array(buf, offset, n);
-      case 'uint32': return new Uint32Array(buf, offset, n);
-      case 'float32': return new Float32Array(buf, offset, n);
-      case 'float64': return new Float64Array(buf, offset, n);
-      case 'int64': return new BigInt64Array(buf, offset, n);
-      case 'uint64': return new BigUint64Array(buf, offset, n);
-    }
-  })();
+  const target = typedView(dt.name, buf, offset, n);
   if (target instanceof BigInt64Array || target instanceof BigUint64Array) {
     for (let i = 0; i < n; i++) target[i] = BigInt(Math.round(scaling ? (data[i] - scaling.inter) / scaling.slope : data[i]));
     return;

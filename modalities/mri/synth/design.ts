@@ -16,6 +16,7 @@
  */
 import { ConfigError } from '../../../src/errors.js';
 import { Rng } from '../../../src/util/random.js';
+import type { ScanEffects } from './phantom.js';
 
 export type Diagnosis = 'CN' | 'AD' | 'FTD';
 
@@ -40,7 +41,8 @@ export interface Participant {
   rate: number;
 }
 
-export interface ScanRow {
+/** One scan's manifest row (its effect and acquisition columns are `ScanEffects`). */
+export interface ScanRow extends ScanEffects {
   subject_id: string;
   session_id: string;
   /** Relative to the cohort folder. */
@@ -53,15 +55,6 @@ export interface ScanRow {
   visit: number;
   time_years: number;
   rate: number;
-  cortical_thinning: number;
-  ventricle_dilation: number;
-  hippocampal_atrophy: number;
-  frontal_atrophy: number;
-  scale: number;
-  bias_strength: number;
-  noise_sigma: number;
-  gain: number;
-  resolution_mm: number;
   baseline_age: number;
 }
 

@@ -14,8 +14,8 @@ import type { Grid } from '../resample.js';
 import { normalTable } from '../noise.js';
 import { type Colin27, REGION } from './template.js';
 
-/** Everything that determines one scan; the effect magnitudes are the ground truth written to the manifest. */
-export interface ScanParams {
+/** The effect magnitudes and acquisition parameters of one scan: the ground truth written to the manifest. */
+export interface ScanEffects {
   /** Cortical thinning in mm (age). */
   cortical_thinning: number;
   /** Ventricle dilation in mm (age). */
@@ -34,6 +34,10 @@ export interface ScanParams {
   gain: number;
   /** Effective resolution (FWHM of the PSF) in mm (site). */
   resolution_mm: number;
+}
+
+/** Everything that determines one rendered scan. */
+export interface ScanParams extends ScanEffects {
   /**
    * Coefficients (≈ unit variance) of the log bias field's 6 terms x, y, z, x², y², z² (normalised coordinates):
    * a separable field, so it costs three table lookups per voxel.

@@ -25,23 +25,7 @@ function phantom(): PhantomBase {
 /** The scan as a volume (RAS, or the site's storage orientation), integer values. */
 export function renderScan(job: RenderJob, grid: Grid): Volume {
   const { row, render } = job;
-  const data = phantom().render(
-    {
-      cortical_thinning: row.cortical_thinning,
-      ventricle_dilation: row.ventricle_dilation,
-      hippocampal_atrophy: row.hippocampal_atrophy,
-      frontal_atrophy: row.frontal_atrophy,
-      scale: row.scale,
-      bias_strength: row.bias_strength,
-      noise_sigma: row.noise_sigma,
-      gain: row.gain,
-      resolution_mm: row.resolution_mm,
-      bias_coeffs: render.bias_coeffs,
-      anatomy_seed: render.anatomy_seed,
-      noise_seed: render.noise_seed,
-    },
-    grid,
-  );
+  const data = phantom().render({ ...row, ...render }, grid);
   const spacing = [0, 1, 2].map((i) => Math.abs(grid.affine[i][i]));
   let vol: Volume = { shape: grid.shape.slice(), spacing, affine: grid.affine.map((r) => r.slice()), data };
   if (render.orientation !== 'RAS') vol = reorient(vol, render.orientation);
