@@ -14,10 +14,14 @@ export interface Command {
 const COMMANDS: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./commands/info.js')).command,
   // --- demo / training / evaluation ---
+  eval: async () => (await import('./commands/eval.js')).command,
 
   // --- MRI: synth, nifti ---
   nifti: async () => (await import('./commands/nifti.js')).command,
   synth: async () => (await import('./commands/synth.js')).command,
+
+  // --- text: reports ---
+  reports: async () => (await import('./commands/reports.js')).command,
 
   // --- interop: export, import ---
 

@@ -17,3 +17,5 @@ export * from './util/fs.js';
 // --- training ---
 
 // --- evaluation ---
+export * from './eval/index.js';
+export * from './report/index.js';

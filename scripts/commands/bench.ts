@@ -8,6 +8,10 @@ import type { Command } from '../cli.js';
 const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   // --- suites ---
   mri: { summary: 'NIfTI read → canonical → resample 2 mm → z-score vs nibabel+scipy', load: () => import('../bench/mri.js') },
+  text: {
+    summary: 'text: tokenisation reports/s, geoclr batch path vs transformers.js defaults (+ pure-Python BERT)',
+    load: async () => import('../bench/text.js'),
+  },
 
 };
 
