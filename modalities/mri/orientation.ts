@@ -122,7 +122,10 @@ export function applyOrientation<T extends Volume>(vol: T, ornt: Orientation): T
           dst.set(src.subarray(r, r + nx), w);
           w += nx;
         } else if (step[0] === -1) {
-          for (let x = 0; x < nx; x++) dst[w++] = src[r--];
+          // x reversed: copy the row, then the native in-place reverse
+          dst.set(src.subarray(r - nx + 1, r + 1), w);
+          dst.subarray(w, w + nx).reverse();
+          w += nx;
         } else {
           const sx = step[0];
           for (let x = 0; x < nx; x++, r += sx) dst[w++] = src[r];

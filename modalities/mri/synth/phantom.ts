@@ -62,6 +62,20 @@ const CORTEX = new Set<number>([REGION.cerebrumOther, REGION.frontalLobe, REGION
 const MAX_EFFECT_MM = 8;
 const DEFORM_TERMS = 3;
 
+/** The output voxels that can see the brain, with their template cell and trilinear weights. */
+interface SampleMap {
+  /** Output voxel index. */
+  index: Int32Array;
+  /** Output row (y + Y·z) and column (x), for the separable bias field. */
+  row: Int32Array;
+  col: Int32Array;
+  /** Template index of the cell's lower corner. */
+  q: Int32Array;
+  fx: Float32Array;
+  fy: Float32Array;
+  fz: Float32Array;
+}
+
 function clamp01(v: number): number {
   return v < 0 ? 0 : v > 1 ? 1 : v;
 }
@@ -87,7 +101,7 @@ export class PhantomBase {
   private readonly candTissue: Uint8Array;
   /** 1 where a trilinear sample can be non-zero (brain dilated by one voxel). */
   private readonly support: Uint8Array;
-  private mapCache: { key: string; map: { q: Int32Array; fx: Float32Array; fy: Float32Array; fz: Float32Array } } | null = null;
+  private mapCache: { key: string; map: SampleMap } | null = null;
 
   constructor(template: Colin27) {
     const { t1, labels } = template;
@@ -200,73 +214,62 @@ export class PhantomBase {
 
     const [ox, oy, oz] = grid.shape;
     const out = new Float32Array(ox * oy * oz);
-    const { q, fx, fy, fz } = this.sampleMap(p, grid);
+    const { index, row, col, q, fx, fy, fz } = this.sampleMap(p, grid);
+    const [cx, cy, cz] = this.centre;
+    // acquisition: separable bias field × gain, then noise inside the brain (the image is skull-stripped)
+    const bc = p.bias_coeffs;
+    const beta = p.bias_strength;
+    const axis = (n: number, i: number, c: number, half: number, lin: number, quad: number) =>
+      Float64Array.from({ length: n }, (_, k) => {
+        const u = (a[i][i] * k + a[i][3] - c) / half;
+        return Math.exp(beta * (lin * u + quad * (u * u - 0.33)));
+      });
+    const bx = axis(ox, 0, cx, 70, bc[0], bc[3]);
+    const by = axis(oy, 1, cy, 90, bc[1], bc[4]);
+    const bz = axis(oz, 2, cz, 70, bc[2], bc[5]);
+    const unit = (1000 / WM_T1) * p.gain;
+    const rowGain = new Float64Array(oy * oz);
+    for (let z = 0; z < oz; z++) for (let y = 0; y < oy; y++) rowGain[y + oy * z] = unit * by[y] * bz[z];
+    const noise = p.noise_sigma * 1000;
+    const rngN = new Rng(p.noise_seed);
+    const table = normalTable();
     const sy = this.shape[0];
     const sz = this.shape[0] * this.shape[1];
-    for (let w = 0; w < out.length; w++) {
-      const k = q[w];
-      if (k < 0) continue;
-      const ax = fx[w], ay = fy[w];
+    // only the output voxels that can see the brain: trilinear sample, bias, gain, noise, round — one pass
+    for (let j = 0; j < index.length; j++) {
+      const k = q[j];
+      const ax = fx[j], ay = fy[j];
       const c00 = src[k] + ax * (src[k + 1] - src[k]);
       const c10 = src[k + sy] + ax * (src[k + sy + 1] - src[k + sy]);
       const c01 = src[k + sz] + ax * (src[k + sz + 1] - src[k + sz]);
       const c11 = src[k + sz + sy] + ax * (src[k + sz + sy + 1] - src[k + sz + sy]);
       const c0 = c00 + ay * (c10 - c00);
-      out[w] = c0 + fz[w] * (c01 + ay * (c11 - c01) - c0);
-    }
-    const [cx, cy, cz] = this.centre;
-    const wx = Float64Array.from({ length: ox }, (_, i) => a[0][0] * i + a[0][3]);
-    const wy = Float64Array.from({ length: oy }, (_, i) => a[1][1] * i + a[1][3]);
-    const wz = Float64Array.from({ length: oz }, (_, i) => a[2][2] * i + a[2][3]);
-    let w = 0;
-
-    // acquisition: bias field × gain, then noise inside the brain (the image is skull-stripped)
-    const bc = p.bias_coeffs;
-    const beta = p.bias_strength;
-    const unit = (1000 / WM_T1) * p.gain;
-    const axis = (w: Float64Array, c: number, half: number, lin: number, quad: number) =>
-      w.map((v) => {
-        const u = (v - c) / half;
-        return Math.exp(beta * (lin * u + quad * (u * u - 0.33)));
-      });
-    const bx = axis(wx, cx, 70, bc[0], bc[3]);
-    const byz = axis(wy, cy, 90, bc[1], bc[4]);
-    const bzz = axis(wz, cz, 70, bc[2], bc[5]);
-    const noise = p.noise_sigma * 1000;
-    const rngN = new Rng(p.noise_seed);
-    const table = normalTable();
-    w = 0;
-    for (let z = 0; z < oz; z++) {
-      for (let y = 0; y < oy; y++) {
-        const fyz = unit * byz[y] * bzz[z];
-        for (let x = 0; x < ox; x++, w++) {
-          const v = out[w];
-          if (v < 1) {
-            out[w] = 0;
-            continue;
-          }
-          const val = Math.round(v * fyz * bx[x] + noise * table[rngN.nextUint32() >>> 16]);
-          out[w] = val > 0 ? (val < 32767 ? val : 32767) : 0;
-        }
-      }
+      const v = c0 + fz[j] * (c01 + ay * (c11 - c01) - c0);
+      if (v < 1) continue;
+      const val = Math.round(v * rowGain[row[j]] * bx[col[j]] + noise * table[rngN.nextUint32() >>> 16]);
+      out[index[j]] = val > 0 ? (val < 32767 ? val : 32767) : 0;
     }
     return out;
   }
 
   /**
-   * For every output voxel: the template cell (lower corner index, −1 when outside the brain) and trilinear weights
-   * under the subject's scale and deformation. Cached for the last subject, whose visits share it.
+   * The output voxels whose template position (under the subject's scale and deformation) can touch the brain, with
+   * the template cell and trilinear weights. Cached for the last subject, whose visits share it.
    */
-  private sampleMap(p: ScanParams, grid: Grid): { q: Int32Array; fx: Float32Array; fy: Float32Array; fz: Float32Array } {
+  private sampleMap(p: ScanParams, grid: Grid): SampleMap {
     const key = `${p.anatomy_seed}/${p.scale}/${p.deformation_mm ?? 2}/${JSON.stringify(grid)}`;
     if (this.mapCache?.key === key) return this.mapCache.map;
     const a = grid.affine;
     const [ox, oy, oz] = grid.shape;
     const total = ox * oy * oz;
-    const q = new Int32Array(total).fill(-1);
-    const fxA = new Float32Array(total);
-    const fyA = new Float32Array(total);
-    const fzA = new Float32Array(total);
+    const idx = new Int32Array(total);
+    const rows = new Int32Array(total);
+    const cols = new Int32Array(total);
+    const qs = new Int32Array(total);
+    const fxs = new Float32Array(total);
+    const fys = new Float32Array(total);
+    const fzs = new Float32Array(total);
+    let m = 0;
     const [nx, ny, nz] = this.shape;
     const sy = nx;
     const sz = nx * ny;
@@ -344,15 +347,27 @@ export class PhantomBase {
           const fx = vx - ix, fy = vy - iy, fz = vz - iz;
           const k = iz * sz + iy * sy + ix;
           if (support[k] === 0) continue;
-          q[w] = k;
-          fxA[w] = fx;
-          fyA[w] = fy;
-          fzA[w] = fz;
+          idx[m] = w;
+          rows[m] = y + oy * z;
+          cols[m] = x;
+          qs[m] = k;
+          fxs[m] = fx;
+          fys[m] = fy;
+          fzs[m] = fz;
+          m++;
         }
         w = rowStart + ox;
       }
     }
-    const map = { q, fx: fxA, fy: fyA, fz: fzA };
+    const map: SampleMap = {
+      index: idx.slice(0, m),
+      row: rows.slice(0, m),
+      col: cols.slice(0, m),
+      q: qs.slice(0, m),
+      fx: fxs.slice(0, m),
+      fy: fys.slice(0, m),
+      fz: fzs.slice(0, m),
+    };
     this.mapCache = { key, map };
     return map;
   }
