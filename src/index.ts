@@ -11,8 +11,11 @@ export * from './util/progress.js';
 export * from './util/fs.js';
 
 // --- kernels and objectives (losses) ---
+export * from './kernels/index.js';
+export * from './losses/index.js';
 
 // --- nn: layers, encoders, heads, optimizers ---
+export * from './nn/index.js';
 
 // --- training ---
 

@@ -8,9 +8,18 @@ import type { Command } from '../cli.js';
 const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   // --- suites ---
   mri: { summary: 'NIfTI read → canonical → resample 2 mm → z-score vs nibabel+scipy', load: () => import('../bench/mri.js') },
+  nn: { summary: 'conv3d layers and the default 3D encoder: forward+backward vs PyTorch CPU', load: () => import('../bench/nn.js') },
+  objectives: {
+    summary: 'forward+backward of every objective (n = 256, 1024; d = 128) vs PyTorch CPU',
+    load: () => import('../bench/objectives.js'),
+  },
   text: {
     summary: 'text: tokenisation reports/s, geoclr batch path vs transformers.js defaults (+ pure-Python BERT)',
     load: async () => import('../bench/text.js'),
+  },
+  interop: {
+    summary: 'interop: Arrow/Parquet embedding-table write/read (1M × 128, vs NumPy .npy); ONNX 3D-CNN inference, tfjs vs onnxruntime vs PyTorch',
+    load: async () => import('../bench/interop.js'),
   },
 
 };

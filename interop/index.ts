@@ -1,0 +1,11 @@
+/**
+ * geoclr interop (`geoclr/interop`): exchange embeddings, weights and models with Python labs
+ * (INTEROP.md): Arrow/Parquet embedding tables, safetensors weights, ONNX import/inference/building.
+ */
+export * from './safetensors.js';
+export * from './embeddings.js';
+export { importOnnx, OnnxModel, OnnxUnsupportedError, type ImportOnnxOptions, type OnnxInput, type OnnxIoInfo } from './onnx/import.js';
+export { supportedOps as supportedOnnxOps } from './onnx/ops.js';
+export { createOnnxSession, runOnnx, OnnxSession, type OnnxSessionOptions } from './onnx/runtime.js';
+export { OnnxGraphBuilder, OnnxAttr, type OnnxAttrValue, type OnnxBuilderOptions, type OnnxElemType } from './onnx/builder.js';
+export { decodeModel as decodeOnnxModel, encodeModel as encodeOnnxModel, OnnxDataType, type ModelObj as OnnxModelProto } from './onnx/proto.js';
