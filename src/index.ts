@@ -22,6 +22,9 @@ export * from './io/model-file.js';
 
 // --- training ---
 
+// --- longitudinal: objectives (§10) as terms, sequence model, evaluation ---
+export * from './longitudinal/index.js';
+
 // --- evaluation ---
 export * from './eval/index.js';
 export * from './report/index.js';

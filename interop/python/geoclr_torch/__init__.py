@@ -12,6 +12,8 @@ Every encoder returns ``EncoderOutput(representation, projection)``.
     model.load_state_dict(load_file("encoder.safetensors"), strict=True)
     rep, proj = model(volumes)            # volumes: [B, 1, D, H, W]
 
+``VisitSequenceModel`` is the twin of geoclr's patient-level sequence model (src/longitudinal/sequence.ts).
+
 ``safetensors_lite`` reads and writes safetensors files without the ``safetensors`` package.
 """
 from .models import (
@@ -24,6 +26,7 @@ from .models import (
     build_encoder,
     resolve_config,
 )
+from .longitudinal import SequenceOutput, VisitSequenceModel, time_features
 from .safetensors_lite import SafetensorsError, load, load_file, load_metadata, read_header, save, save_file
 
 __all__ = [
@@ -35,6 +38,9 @@ __all__ = [
     "TextTransformerEncoder",
     "build_encoder",
     "resolve_config",
+    "SequenceOutput",
+    "VisitSequenceModel",
+    "time_features",
     "SafetensorsError",
     "load",
     "load_file",
