@@ -23,6 +23,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   // --- text: reports ---
   reports: async () => (await import('./commands/reports.js')).command,
 
+  // --- longitudinal ---
+  longitudinal: async () => (await import('./commands/longitudinal.js')).command,
+
   // --- interop: export, import ---
 
   // --- benchmarks ---

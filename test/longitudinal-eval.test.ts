@@ -93,8 +93,10 @@ describe('longitudinal: sequence model', () => {
     assert.equal(r.subjects.train, 24);
     assert.equal(r.subjects.test, 16);
     assert.ok(r.spearman > 0.8, `Spearman ${r.spearman}`);
-    assert.equal(r.patients.length, 16);
+    assert.equal(r.patients.length, 40, 'every subject gets a patient embedding');
+    assert.equal(r.patients.filter((q) => q.split === 'test').length, 16);
     assert.equal(r.patients[0].embedding.length, 32);
+    assert.deepEqual([r.patients[1].visits, r.patients[1].span > 0], [4, true]);
   });
 
   it('classification head: fits diagnosis-like labels', () => {

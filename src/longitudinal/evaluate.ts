@@ -139,17 +139,29 @@ export function subjectSequences(table: Pick<VisitTable, 'embeddings' | 'subject
   return out;
 }
 
+export interface PatientRecord {
+  subject: string;
+  split: 'train' | 'test';
+  visits: number;
+  /** Years between the first and the last visit. */
+  span: number;
+  embedding: Float32Array;
+  predicted: number;
+  target: number;
+}
+
 export interface RateResult {
   /** Spearman ρ between predicted and true rates of the held-out subjects. */
   spearman: number;
   subjects: { train: number; test: number };
-  /** Held-out subjects' patient embeddings and predictions. */
-  patients: { subject: string; embedding: Float32Array; predicted: number; target: number }[];
+  /** Every subject's patient embedding and prediction (the model is fit on the training subjects only). */
+  patients: PatientRecord[];
 }
 
 /**
- * Trains a `VisitSequenceModel` on the training subjects (≥ `minVisits` visits) to predict `table.rate`, and ranks
- * its predictions for the held-out subjects against their true rates.
+ * Trains a `VisitSequenceModel` on the training subjects (≥ `minVisits` visits) to predict `table.rate`, ranks its
+ * predictions for the held-out subjects (≥ `minVisits` visits) against their true rates, and returns every
+ * subject's patient embedding.
  */
 export function progressionRatePrediction(
   table: VisitTable,
@@ -159,21 +171,31 @@ export function progressionRatePrediction(
   const p = prepare(table);
   const rate = Array.from(table.rate);
   const minVisits = opts.minVisits ?? 2;
-  const pick = (split: string) => subjectSequences(table, (s, idx) => idx.length >= minVisits && p.split[idx[0]] === split);
-  const train = pick('train');
-  const test = pick('test');
+  const all = subjectSequences(table);
+  const splitOf = (s: string) => p.split[p.bySubject.get(s)![0]] as 'train' | 'test';
+  const train = all.filter((s) => s.times.length >= minVisits && splitOf(s.subject) === 'train');
+  const test = all.filter((s) => s.times.length >= minVisits && splitOf(s.subject) === 'test');
   need(train.length, `training subject with ${minVisits}+ visits`);
   need(test.length, `held-out subject with ${minVisits}+ visits`);
   const rateOf = (s: string) => rate[p.bySubject.get(s)![0]];
   const model = new VisitSequenceModel({ ...opts.model, inputDim: p.x.cols, outputs: 1 }, { seed: opts.seed ?? 0 });
   try {
     const fitted = fitVisitSequenceModel(model, train, train.map((s) => rateOf(s.subject)), opts.fit);
-    const out = fitted.predict(test);
-    const target = test.map((s) => rateOf(s.subject));
+    const out = fitted.predict(all);
+    const patients = all.map((s, i): PatientRecord => ({
+      subject: s.subject,
+      split: splitOf(s.subject),
+      visits: s.times.length,
+      span: s.times[s.times.length - 1] - s.times[0],
+      embedding: out.patient[i],
+      predicted: out.prediction[i],
+      target: rateOf(s.subject),
+    }));
+    const scored = patients.filter((r) => r.split === 'test' && r.visits >= minVisits);
     return {
-      spearman: spearman(out.prediction, target),
+      spearman: spearman(scored.map((r) => r.predicted), scored.map((r) => r.target)),
       subjects: { train: train.length, test: test.length },
-      patients: test.map((s, i) => ({ subject: s.subject, embedding: out.patient[i], predicted: out.prediction[i], target: target[i] })),
+      patients,
     };
   } finally {
     model.dispose();
