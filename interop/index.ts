@@ -7,5 +7,22 @@ export * from './embeddings.js';
 export { importOnnx, OnnxModel, OnnxUnsupportedError, type ImportOnnxOptions, type OnnxInput, type OnnxIoInfo } from './onnx/import.js';
 export { supportedOps as supportedOnnxOps } from './onnx/ops.js';
 export { createOnnxSession, runOnnx, OnnxSession, type OnnxSessionOptions } from './onnx/runtime.js';
+export { OnnxEncoder, type OnnxEncoderConfig, type OnnxEncoderOptions, type OnnxInputLayout } from './onnx/encoder.js';
+export { exportOnnx, encoderToOnnx, type ExportOnnxOptions, type OnnxExportInfo, type OnnxExportOutput, type OnnxTensorSpec } from './onnx/export.js';
 export { OnnxGraphBuilder, OnnxAttr, type OnnxAttrValue, type OnnxBuilderOptions, type OnnxElemType } from './onnx/builder.js';
 export { decodeModel as decodeOnnxModel, encodeModel as encodeOnnxModel, OnnxDataType, type ModelObj as OnnxModelProto } from './onnx/proto.js';
+export {
+  loadInitModel,
+  importOnnxRun,
+  exportRun,
+  readImportRecord,
+  recordedInputShape,
+  RUN_WEIGHTS,
+  RUN_ONNX,
+  RUN_IMPORT,
+  INPUT_METADATA_KEY,
+  type OnnxImportRecord,
+  type ImportOnnxRunOptions,
+  type ExportRunOptions,
+  type ExportRunResult,
+} from './run-dir.js';
