@@ -121,11 +121,14 @@ export class OnnxEncoder extends Encoder {
     const headCfg = normalizeHead(options.head ?? null, this.representationDim);
     const seed = options.seed ?? 0;
     if (headCfg != null) {
-      const clash = vars.map(([n]) => n).filter((n) => n.startsWith('head.'));
+      const head = new MLPHead(this.representationDim, headCfg, new Rng(seed));
+      const taken = new Set(vars.map(([n]) => n));
+      const clash = Object.keys(head.stateDict()).map((n) => `head.${n}`).filter((n) => taken.has(n));
       if (clash.length) {
-        throw new ConfigError('head', `${model.source} already has weights named ${clash.slice(0, 3).join(', ')}…; use its projection output instead of a fresh head`);
+        head.dispose();
+        throw new ConfigError('head', `${model.source} already has weights named ${clash.join(', ')}; use its projection output instead of a fresh head`);
       }
-      this.head = this.addModule('head', new MLPHead(this.representationDim, headCfg, new Rng(seed)));
+      this.head = this.addModule('head', head);
     } else this.head = null;
     this.projectionDim = this.head?.outDim ?? (projName ? staticWidth(model.outputs.find((o) => o.name === projName)) ?? this.probeWidth(projName) : this.representationDim);
     this.config = {
