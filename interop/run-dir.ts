@@ -17,7 +17,8 @@ import path from 'node:path';
 import { ConfigError, FileFormatError } from '../src/errors.js';
 import { writeFileAtomic } from '../src/util/fs.js';
 import { geoclrVersion } from '../src/version.js';
-import { loadEncoderFile, saveEncoderFile } from '../src/io/model-file.js';
+import { ENCODER_INPUT_KEY, loadEncoderFile, saveEncoderFile } from '../src/io/model-file.js';
+import { loadSafetensors } from '../src/io/safetensors.js';
 import type { Encoder, HeadConfig } from '../src/nn/encoders/encoder.js';
 import { exportOnnx, type OnnxExportInfo, type OnnxExportOutput } from './onnx/export.js';
 import { OnnxEncoder, type OnnxInputLayout } from './onnx/encoder.js';
@@ -28,7 +29,7 @@ export const RUN_WEIGHTS = 'model.safetensors';
 export const RUN_ONNX = 'model.onnx';
 export const RUN_IMPORT = 'import.json';
 /** safetensors metadata key of the input size: JSON {shape: [D,H,W] | [H,W] | [L], channels}. */
-export const INPUT_METADATA_KEY = 'geoclr.input';
+export const INPUT_METADATA_KEY = ENCODER_INPUT_KEY;
 const IMPORT_FORMAT = 'geoclr.onnx-import/1';
 
 /** What `import.json` records. */
@@ -193,7 +194,8 @@ export async function readImportRecord(runDir: string): Promise<OnnxImportRecord
 /**
  * The encoder a run folder holds, for `geoclr train --init DIR`: a geoclr `Encoder` rebuilt from
  * `model.safetensors`, or an `OnnxEncoder` from `model.onnx` + `import.json` (its file checked against the
- * recorded sha256). Both have forward / namedParameters / train / eval / stateDict / dispose.
+ * recorded sha256; fine-tuned weights in `model.safetensors` beside them, if any, are loaded into it). Both have
+ * forward / namedParameters / train / eval / stateDict / dispose.
  */
 export async function loadInitModel(runDir: string): Promise<Encoder> {
   requireDir(runDir, 'the init run folder');
@@ -206,7 +208,7 @@ export async function loadInitModel(runDir: string): Promise<Encoder> {
     if (sha256(bytes) !== record.sha256) {
       throw new FileFormatError(modelFile, `its sha256 differs from the one in ${RUN_IMPORT}: the file changed after the import; import it again`);
     }
-    return OnnxEncoder.load(modelFile, {
+    const encoder = await OnnxEncoder.load(modelFile, {
       representationOutput: record.representationOutput,
       projectionOutput: record.projectionOutput,
       head: record.head,
@@ -214,6 +216,22 @@ export async function loadInitModel(runDir: string): Promise<Encoder> {
       layout: record.layout,
       representationDim: record.representationDim,
     });
+    // A run trained from an import keeps model.onnx + import.json and saves its fine-tuned weights beside them.
+    const tuned = path.join(runDir, RUN_WEIGHTS);
+    if (existsSync(tuned)) {
+      try {
+        const { tensors } = await loadSafetensors(tuned);
+        try {
+          encoder.loadStateDict(Object.fromEntries(tensors));
+        } finally {
+          for (const t of tensors.values()) t.dispose();
+        }
+      } catch (e) {
+        encoder.dispose();
+        throw e instanceof FileFormatError ? e : new FileFormatError(tuned, `does not fit the imported model: ${(e as Error).message}`);
+      }
+    }
+    return encoder;
   }
   const weights = path.join(runDir, RUN_WEIGHTS);
   if (existsSync(weights)) return (await loadEncoderFile(weights)).encoder;
@@ -263,10 +281,14 @@ export async function exportRun(runDir: string, options: ExportRunOptions): Prom
   }
   requireDir(runDir, 'the run folder');
   const weights = path.join(runDir, RUN_WEIGHTS);
-  if (!existsSync(weights)) {
-    const hint = existsSync(path.join(runDir, RUN_IMPORT)) ? ` (it holds an imported ONNX model, ${RUN_ONNX}: that file is the ONNX export)` : '';
-    throw new FileFormatError(runDir, `has no ${RUN_WEIGHTS} to export${hint}`);
+  if (existsSync(path.join(runDir, RUN_IMPORT))) {
+    throw new FileFormatError(
+      runDir,
+      `holds an imported ONNX model (${RUN_ONNX} + ${RUN_IMPORT}); exporting it is not supported yet — ${RUN_ONNX} is the original ONNX file` +
+        (existsSync(weights) ? ` and ${RUN_WEIGHTS} the fine-tuned weights under its initializer names` : ''),
+    );
   }
+  if (!existsSync(weights)) throw new FileFormatError(runDir, `has no ${RUN_WEIGHTS} to export`);
   const { encoder, metadata } = await loadEncoderFile(weights);
   try {
     const recorded = recordedInputShape(metadata, encoder, weights);

@@ -20,6 +20,7 @@ import {
   loadInitModel,
   loadSafetensors,
   readImportRecord,
+  saveSafetensors,
 } from 'geoclr/interop';
 import { needPython, runPythonFile } from './support/peers.js';
 import { assertNoLeak } from './support/tf.js';
@@ -265,9 +266,18 @@ describe('interop: OnnxEncoder, run folders, geoclr import / export', function (
       const a = init.forward(x);
       const b = direct.forward(x);
       assertRel(a.projection, b.projection, 'projection', 0);
-      tf.dispose([x, a.representation, a.projection, b.representation, b.projection]);
-      init.dispose();
-      direct.dispose();
+      // Fine-tuned weights saved beside the import (as a run trained from it keeps them) are loaded back.
+      for (const [, v] of init.namedParameters()) v.assign(tf.mul(v, 0.9));
+      const tuned = init.forward(x);
+      await saveSafetensors(path.join(target, 'model.safetensors'), init.stateDict());
+      const resumed = await loadInitModel(target);
+      const c = resumed.forward(x);
+      assertRel(c.projection, tuned.projection, 'projection after reloading fine-tuned weights', 0);
+      assert.ok(Math.abs(c.projection.dataSync()[0] - b.projection.dataSync()[0]) > 1e-6, 'the fine-tuned weights were not used');
+      await assert.rejects(exportRun(target, { format: 'onnx', out: path.join(dir, 'y.onnx') }), (e: Error) => e instanceof FileFormatError && /holds an imported ONNX model/.test(e.message));
+      tf.dispose([x, a.representation, a.projection, b.representation, b.projection, tuned.representation, tuned.projection, c.representation, c.projection]);
+      [init, direct, resumed].forEach((e) => e.dispose());
+      rmSync(path.join(target, 'model.safetensors'));
       // A second import into the same folder needs --force; a changed model.onnx is refused by loadInitModel.
       const again = geoclr(['import', '--onnx', file, '--out', target]);
       assert.equal(again.status, 1);

@@ -113,43 +113,31 @@ class Emitter {
     return name;
   }
 
-  /** A float constant (a Constant node, so importOnnx keeps it fixed rather than training it). */
-  float(value: number, shape: number[] = []): string {
-    const key = `f:${value}:${shape}`;
+  /** A constant value (a Constant node, so importOnnx keeps it fixed rather than training it), made once per key. */
+  private constant(key: string, make: () => tf.Tensor): string {
     let name = this.consts.get(key);
     if (name == null) {
-      const t = tf.fill(shape, value);
+      const t = make();
       [name] = this.g.node('Constant', [], { value: OnnxAttr.tensor(t) }, { outputs: [this.g.fresh('const')] });
       t.dispose();
       this.consts.set(key, name);
     }
     return name;
+  }
+
+  /** A float constant of the given shape. */
+  float(value: number, shape: number[] = []): string {
+    return this.constant(`f:${value}:${shape}`, () => tf.fill(shape, value));
   }
 
   /** An int64 1-D constant (axes, shapes, split sizes). */
   ints(values: number[]): string {
-    const key = `i:${values}`;
-    let name = this.consts.get(key);
-    if (name == null) {
-      const t = tf.tensor1d(values, 'int32');
-      [name] = this.g.node('Constant', [], { value: OnnxAttr.tensor(t) }, { outputs: [this.g.fresh('const')] });
-      t.dispose();
-      this.consts.set(key, name);
-    }
-    return name;
+    return this.constant(`i:${values}`, () => tf.tensor1d(values, 'int32'));
   }
 
   /** An int64 scalar constant. */
   intScalar(value: number): string {
-    const key = `is:${value}`;
-    let name = this.consts.get(key);
-    if (name == null) {
-      const t = tf.scalar(value, 'int32');
-      [name] = this.g.node('Constant', [], { value: OnnxAttr.tensor(t) }, { outputs: [this.g.fresh('const')] });
-      t.dispose();
-      this.consts.set(key, name);
-    }
-    return name;
+    return this.constant(`s:${value}`, () => tf.scalar(value, 'int32'));
   }
 
   op(type: string, inputs: string[], attrs: Record<string, number | number[] | string | OnnxAttr> = {}, name?: string): string {

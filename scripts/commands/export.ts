@@ -60,6 +60,7 @@ export const command: Command = {
     }
     if (format === 'safetensors' && (output != null || values.opset != null)) throw new ConfigError('--output', '--output and --opset apply to --format onnx only');
     const opset = values.opset == null ? undefined : Number(values.opset);
+    if (opset != null && !(Number.isInteger(opset) && opset >= 17 && opset <= 21)) throw new ConfigError('--opset', `must be an integer from 17 to 21, got '${values.opset}'`);
     await initBackend();
     const { exportRun } = await import('../../interop/run-dir.js');
     const r = await exportRun(values.run!, {
