@@ -9,7 +9,8 @@
  *    onnxruntime with 2 threads, to match);
  *  - embedding extraction with the default 3D encoder (createEncoder({arch: 'resnet3d'}), eval mode, batches of 16
  *    volumes of 1×32×40×32): geoclr's forward on the active tfjs backend vs onnxruntime-node running the model
- *    exportOnnx wrote (2 threads) vs the PyTorch twin on CPU (2 threads), same weights, same run.
+ *    exportOnnx wrote vs the PyTorch twin on CPU, same weights, same run; onnxruntime and PyTorch at 2 threads (the
+ *    reference of the ratios) and at 1 thread (tfjs-wasm's count; less sensitive to a loaded machine).
  * Results: stdout and bench/results/interop.json (sections not run keep their previous results).
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -220,13 +221,17 @@ async function extraction(batch: number, repeats: number, dir: string): Promise<
 
   const onnxFile = path.join(dir, 'resnet3d.onnx');
   await exportOnnx(encoder, onnxFile, { inputShape: spatial });
-  const session = await createOnnxSession(onnxFile, { threads: 2 });
-  const first = await session.run(xcf);
-  const ortDiff = Math.max(diff(first.representation, ref.representation), diff(first.projection, ref.projection));
-  tf.dispose(Object.values(first));
-  const ortTimes: number[] = [];
-  for (let k = 0; k < repeats; k++) ortTimes.push(await time(async () => tf.dispose(Object.values(await session.run(xcf)))));
-  await session.release();
+  const ort: { threads: number; seconds: number; diff: number }[] = [];
+  for (const threads of [2, 1]) {
+    const session = await createOnnxSession(onnxFile, { threads });
+    const first = await session.run(xcf);
+    const d = Math.max(diff(first.representation, ref.representation), diff(first.projection, ref.projection));
+    tf.dispose(Object.values(first));
+    const times: number[] = [];
+    for (let k = 0; k < repeats; k++) times.push(await time(async () => tf.dispose(Object.values(await session.run(xcf)))));
+    await session.release();
+    ort.push({ threads, seconds: median(times), diff: d });
+  }
 
   const weights = path.join(dir, 'resnet3d.safetensors');
   const io = path.join(dir, 'resnet3d.io.safetensors');
@@ -236,18 +241,22 @@ async function extraction(batch: number, repeats: number, dir: string): Promise<
     `import sys, json, time, torch
 sys.path.insert(0, sys.argv[1])
 from geoclr_torch import build_encoder, load_file, load_metadata
-torch.set_num_threads(2)
 model = build_encoder(json.loads(load_metadata(sys.argv[2])["geoclr.encoder"]))
 model.load_state_dict(load_file(sys.argv[2]), strict=True)
 model.eval()
 io = load_file(sys.argv[3])
+out = []
 with torch.no_grad():
     rep, proj = model(io["x"])
     d = max((rep - io["representation"]).abs().max().item(), (proj - io["projection"]).abs().max().item())
-    ts = []
-    for _ in range(int(sys.argv[4])):
-        t0 = time.perf_counter(); model(io["x"]); ts.append(time.perf_counter() - t0)
-ts.sort(); print(ts[len(ts) // 2], d)`,
+    for threads in (2, 1):
+        torch.set_num_threads(threads)
+        model(io["x"]); model(io["x"])
+        ts = []
+        for _ in range(int(sys.argv[4])):
+            t0 = time.perf_counter(); model(io["x"]); ts.append(time.perf_counter() - t0)
+        ts.sort(); out.append(ts[len(ts) // 2])
+print(out[0], out[1], d)`,
     [path.join(ROOT, 'interop', 'python'), weights, io, String(repeats)],
   );
   const row = (name: string, seconds: number, d: number | null): ExtractionRow => ({
@@ -257,11 +266,15 @@ ts.sort(); print(ts[len(ts) // 2], d)`,
     ratio_vs_pytorch: null,
     max_abs_diff_vs_tfjs: d,
   });
-  const rows = [row(`geoclr forward, tfjs ${tf.getBackend()}`, median(tfTimes), 0), row('onnxruntime-node, exportOnnx model (2 threads)', median(ortTimes), ortDiff)];
+  const rows = [
+    row(`geoclr forward, tfjs ${tf.getBackend()} (1 thread)`, median(tfTimes), 0),
+    ...ort.map((o) => row(`onnxruntime-node, exportOnnx model (${o.threads} thread${o.threads > 1 ? 's' : ''})`, o.seconds, o.diff)),
+  ];
   if (py.out != null) {
-    const [t, d] = py.out.trim().split(/\s+/).map(Number);
-    rows.push({ ...row('PyTorch twin, CPU eager (2 threads)', t, d), ratio_vs_pytorch: 1 });
-    for (const r of rows) r.ratio_vs_pytorch = r.volumes_per_s / rows[2].volumes_per_s;
+    const [t2, t1, d] = py.out.trim().split(/\s+/).map(Number);
+    const torch2 = row('PyTorch twin, CPU eager (2 threads)', t2, d);
+    rows.push(torch2, row('PyTorch twin, CPU eager (1 thread)', t1, d));
+    for (const r of rows) r.ratio_vs_pytorch = r.volumes_per_s / torch2.volumes_per_s;
   }
   tf.dispose([x, xcf, ref.representation, ref.projection]);
   encoder.dispose();
