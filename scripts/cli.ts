@@ -17,6 +17,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   eval: async () => (await import('./commands/eval.js')).command,
 
   // --- MRI: synth, nifti ---
+  nifti: async () => (await import('./commands/nifti.js')).command,
+  synth: async () => (await import('./commands/synth.js')).command,
 
   // --- text: reports ---
   reports: async () => (await import('./commands/reports.js')).command,

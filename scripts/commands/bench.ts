@@ -7,6 +7,7 @@ import type { Command } from '../cli.js';
 
 const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   // --- suites ---
+  mri: { summary: 'NIfTI read → canonical → resample 2 mm → z-score vs nibabel+scipy', load: () => import('../bench/mri.js') },
   nn: { summary: 'conv3d layers and the default 3D encoder: forward+backward vs PyTorch CPU', load: () => import('../bench/nn.js') },
   objectives: {
     summary: 'forward+backward of every objective (n = 256, 1024; d = 128) vs PyTorch CPU',
