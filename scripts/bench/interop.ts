@@ -317,6 +317,10 @@ export async function run(argv: string[]): Promise<number> {
   } catch {
     previous = {};
   }
+  for (const key of ['tables', 'onnx', 'extraction']) {
+    const section = previous[key] as Record<string, unknown> | undefined;
+    if (section && section.date == null) section.date = previous.date;
+  }
   const date = new Date().toISOString();
   const result: Record<string, unknown> = {
     ...previous,
