@@ -1,6 +1,8 @@
 /**
  * geoclr interop (`geoclr/interop`): exchange embeddings, weights and models with Python labs
- * (INTEROP.md): Arrow/Parquet embedding tables, safetensors weights, ONNX import/inference/building.
+ * (INTEROP.md): Arrow/Parquet embedding tables, safetensors weights, ONNX export of geoclr encoders, trainable ONNX
+ * import (and `OnnxEncoder`, an imported model as a geoclr encoder), onnxruntime inference, the graph builder, and
+ * run folders (`exportRun`, `importOnnxRun`, `loadInitModel`) behind `geoclr export` / `import` / `train --init`.
  */
 export * from './safetensors.js';
 export * from './embeddings.js';
