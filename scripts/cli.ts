@@ -27,6 +27,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   longitudinal: async () => (await import('./commands/longitudinal.js')).command,
 
   // --- interop: export, import ---
+  export: async () => (await import('./commands/export.js')).command,
+  import: async () => (await import('./commands/import.js')).command,
 
   // --- benchmarks ---
   bench: async () => (await import('./commands/bench.js')).command,
