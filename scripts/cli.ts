@@ -27,6 +27,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   reports: async () => (await import('./commands/reports.js')).command,
 
   // --- interop: export, import ---
+  export: async () => (await import('./commands/export.js')).command,
+  import: async () => (await import('./commands/import.js')).command,
 
   // --- benchmarks ---
   bench: async () => (await import('./commands/bench.js')).command,

@@ -22,7 +22,7 @@ const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: 
     load: () => import('../bench/train.js'),
   },
   interop: {
-    summary: 'interop: Arrow/Parquet embedding-table write/read (1M × 128, vs NumPy .npy); ONNX 3D-CNN inference, tfjs vs onnxruntime vs PyTorch',
+    summary: 'interop: Arrow/Parquet tables (1M × 128, vs NumPy .npy); ONNX 3D-CNN inference and default-encoder embedding extraction, tfjs vs onnxruntime vs PyTorch',
     load: async () => import('../bench/interop.js'),
   },
 

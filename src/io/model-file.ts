@@ -7,7 +7,8 @@
  *   - `geoclr.encoder`: JSON of the resolved encoder config (what `createEncoder` takes);
  *   - `geoclr.version`: the geoclr version that wrote the file;
  *   - `format`: 'pt' (what Hugging Face tools expect for PyTorch weights);
- *   - any extra entries the caller gives (objective, input shape, preprocessing, source run).
+ *   - `geoclr.input`: JSON {shape, channels} of the training inputs, when the caller gives it (ENCODER_INPUT_KEY);
+ *   - any extra entries the caller gives (objective, preprocessing, source run).
  */
 import * as tf from '../tf.js';
 import { FileFormatError } from '../errors.js';
@@ -17,6 +18,11 @@ import { geoclrVersion } from '../version.js';
 import { loadSafetensors, saveSafetensors, type SafetensorsDtype } from './safetensors.js';
 
 export const ENCODER_CONFIG_KEY = 'geoclr.encoder';
+/**
+ * Metadata key of the input size the encoder was trained on: JSON {shape: [D, H, W] | [H, W] | [L], channels}
+ * (what `geoclr export --format onnx` fixes the ONNX input to). Training writes it through `extra`.
+ */
+export const ENCODER_INPUT_KEY = 'geoclr.input';
 
 /** Writes an encoder's weights and config to `file` (atomic). Extra metadata values are JSON-encoded unless strings. */
 export async function saveEncoderFile(file: string, encoder: Encoder, extra: Record<string, unknown> = {}): Promise<void> {
