@@ -21,6 +21,7 @@ export * from './nn/index.js';
 export * from './io/model-file.js';
 
 // --- training ---
+export * from './train/index.js';
 
 // --- longitudinal: objectives (§10) as terms, sequence model, evaluation ---
 export * from './longitudinal/index.js';
