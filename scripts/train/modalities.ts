@@ -1,2 +1,3 @@
 /** Registers every data modality with the trainer (imported by the train, embed and demo commands). */
 import './mri.js';
+import './longitudinal.js';

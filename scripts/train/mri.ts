@@ -138,20 +138,20 @@ export async function loadRows(cfg: MriDataConfig): Promise<{ manifest: Manifest
   return { manifest, rows };
 }
 
-function columnKinds(manifest: Manifest): Record<string, 'number' | 'string'> {
+export function columnKinds(manifest: Manifest): Record<string, 'number' | 'string'> {
   const out: Record<string, 'number' | 'string'> = {};
   for (const [c, t] of Object.entries(manifest.columns)) if (c !== 'path') out[c] = t === 'number' ? 'number' : 'string';
   out.subject_id = 'string';
   return out;
 }
 
-function metaValue(v: unknown): MetaValue {
+export function metaValue(v: unknown): MetaValue {
   if (v == null) return null;
   if (typeof v === 'boolean') return String(v);
   return v as number | string;
 }
 
-function batchMeta(rows: ManifestRow[], columns: string[]): Record<string, MetaValue[]> {
+export function batchMeta(rows: ManifestRow[], columns: string[]): Record<string, MetaValue[]> {
   const meta: Record<string, MetaValue[]> = {};
   for (const c of columns) meta[c] = rows.map((r) => metaValue(r[c]));
   return meta;
@@ -162,7 +162,7 @@ export function mriInputShape(shape: number[]): number[] {
   return [shape[2], shape[1], shape[0], 1];
 }
 
-function volumes(batch: Batch): tf.Tensor[] {
+export function volumes(batch: Batch): tf.Tensor[] {
   const [b, d, h, w] = batch.shape;
   return batch.views.map((v) => tf.tensor5d(v, [b, d, h, w, 1], 'float32'));
 }
@@ -259,3 +259,4 @@ registerDataModality('mri', {
   openTrain: openMriTrain,
   openEmbed: openMriEmbed,
 });
+export { KEYS as MRI_DATA_KEYS };

@@ -7,3 +7,4 @@ export * from './direction.js';
 export * from './objective.js';
 export * from './sequence.js';
 export * from './evaluate.js';
+export { SUBJECT_COLUMN, TIME_COLUMN, visitBatch } from './task.js';
