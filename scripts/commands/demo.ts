@@ -11,7 +11,7 @@ import { ConfigError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { formatDuration } from '../../src/util/progress.js';
 import { writeReport, type ReportSection } from '../../src/report/page.js';
-import { mergeNeeds, prepareCohort, type DemoContext, type DemoOverrides } from '../demo/context.js';
+import { mergeNeeds, noSharedCohort, prepareCohort, type DemoContext, type DemoOverrides } from '../demo/context.js';
 import { DEMO_SECTIONS } from '../demo/sections/index.js';
 import type { Command } from '../cli.js';
 
@@ -74,7 +74,9 @@ export const command: Command = {
     log(`backend ${backend.choice}, ${quick ? 'quick' : 'default'} mode, output ${out}`);
     let needs = mergeNeeds(sections.map((s) => s.cohort(quick)), { subjects: 0, visits: 1, sites: 4, shape: [32, 40, 32] });
     needs = { ...needs, ...(overrides.subjects ? { subjects: overrides.subjects } : {}), ...(overrides.shape ? { shape: overrides.shape } : {}) };
-    const cohort = await prepareCohort(out, needs, seed, log);
+    // Sections that bring their own cohort (longitudinal) ask for no subjects of the shared one.
+    const shared = sections.some((s) => (s.cohort(quick).subjects ?? 0) > 0);
+    const cohort = shared ? await prepareCohort(out, needs, seed, log) : noSharedCohort(out, needs);
     const ctx: DemoContext = { out, quick, overrides, seed, backend, cohort, elapsed: () => (performance.now() - t0) / 1000, log };
 
     const summary: Record<string, unknown> = {};
@@ -98,7 +100,7 @@ export const command: Command = {
       quick,
       seed,
       sections: sectionSeconds,
-      cohort: { ...needs, train_subjects: cohort.trainSubjects.length, test_subjects: cohort.testSubjects.length, seconds: Number(cohort.seconds.toFixed(1)) },
+      cohort: { ...cohort.needs, train_subjects: cohort.trainSubjects.length, test_subjects: cohort.testSubjects.length, seconds: Number(cohort.seconds.toFixed(1)) },
     });
     await writeFileAtomic(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
     const reportFile = await writeReport(out, {

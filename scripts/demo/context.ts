@@ -21,6 +21,8 @@ export interface CohortNeeds {
   /** Grid [X, Y, Z] of the volumes. */
   shape: [number, number, number];
   sites: number;
+  /** Years between visits (synthetic cohort option; default 1). */
+  interval?: number;
 }
 
 export interface DemoCohort {
@@ -89,6 +91,11 @@ export function mergeNeeds(needs: Partial<CohortNeeds>[], base: CohortNeeds): Co
   return out;
 }
 
+/** The shared cohort of a run whose sections all bring their own: nothing is generated. */
+export function noSharedCohort(out: string, needs: CohortNeeds): DemoCohort {
+  return { dir: path.join(out, 'cohort'), manifest: '', rows: [], trainSubjects: [], testSubjects: [], needs: { ...needs, subjects: 0 }, seconds: 0 };
+}
+
 /** Generates the cohort into `DIR/cohort` (or reuses one generated with the same options) and splits subjects. */
 export async function prepareCohort(out: string, needs: CohortNeeds, seed: number, log: (m: string) => void): Promise<DemoCohort> {
   const dir = path.join(out, 'cohort');
@@ -100,7 +107,7 @@ export async function prepareCohort(out: string, needs: CohortNeeds, seed: numbe
   } else {
     const t0 = performance.now();
     log(`cohort: ${needs.subjects} subjects × ${needs.visits} visit(s), ${needs.shape.join('×')} voxels, ${needs.sites} sites → ${dir}`);
-    await synthCohort({ out: dir, subjects: needs.subjects, visits: needs.visits, sites: needs.sites, seed, shape: needs.shape, overwrite: true });
+    await synthCohort({ out: dir, subjects: needs.subjects, visits: needs.visits, sites: needs.sites, seed, shape: needs.shape, overwrite: true, ...(needs.interval ? { interval: needs.interval } : {}) });
     await writeFileAtomic(stamp, wanted + '\n');
     seconds = (performance.now() - t0) / 1000;
   }
