@@ -12,7 +12,7 @@ import { existsSync, promises as fsp, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { readSafetensorsHeader } from '../../src/io/safetensors.js';
-import { saveEncoderFile } from '../../src/io/model-file.js';
+import { parseFileMetadata, saveEncoderFile } from '../../src/io/model-file.js';
 import { Encoder } from '../../src/nn/encoders/encoder.js';
 import { withAtomicPath } from '../../src/util/fs.js';
 import type { SaveModel } from '../../src/train/run.js';
@@ -28,24 +28,12 @@ export interface InitModel {
   onnxRun: string | null;
 }
 
-function parseMetadata(raw: Record<string, string>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    try {
-      out[k] = JSON.parse(v);
-    } catch {
-      out[k] = v;
-    }
-  }
-  return out;
-}
-
 export async function loadInitModel(runDir: string, option = '--init'): Promise<InitModel> {
   if (!existsSync(runDir)) throw new ConfigError(option, `no such run folder: ${runDir}`);
   if (!statSync(runDir).isDirectory()) throw new ConfigError(option, `${runDir} is not a run folder (give the folder, not a file in it)`);
   const model = await loadRunEncoder(runDir);
   const weights = path.join(runDir, RUN_WEIGHTS);
-  const metadata = existsSync(weights) ? parseMetadata((await readSafetensorsHeader(weights)).metadata) : {};
+  const metadata = existsSync(weights) ? parseFileMetadata((await readSafetensorsHeader(weights)).metadata) : {};
   const onnxRun = existsSync(path.join(runDir, RUN_IMPORT)) ? runDir : null;
   return { model, file: existsSync(weights) ? weights : path.join(runDir, RUN_ONNX), metadata, onnxRun };
 }
