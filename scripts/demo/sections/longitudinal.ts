@@ -51,7 +51,7 @@ export const LONGITUDINAL_ENCODER = { arch: 'resnet3d', widths: [4, 8, 16, 32], 
 
 export const LONGITUDINAL_PARAMS: Record<'default' | 'quick', LongitudinalParams> = {
   default: { subjects: 150, visits: 4, interval: 2, shape: [24, 28, 24], encoder: LONGITUDINAL_ENCODER, batchSize: 16, visitsPerSubject: 2, steps: 200, lr: 3e-3 },
-  quick: { subjects: 90, visits: 3, interval: 2, shape: [24, 28, 24], encoder: LONGITUDINAL_ENCODER, batchSize: 16, visitsPerSubject: 2, steps: 50, lr: 3e-3 },
+  quick: { subjects: 120, visits: 3, interval: 2, shape: [16, 20, 16], encoder: LONGITUDINAL_ENCODER, batchSize: 16, visitsPerSubject: 2, steps: 150, lr: 3e-3 },
 };
 
 const AGE = { name: 'yaware', temperature: 0.1, metadata: ['age'], kernel: { type: 'rbf', sigma: 5 } };
