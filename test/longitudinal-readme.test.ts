@@ -2,29 +2,21 @@
  * The README's "longitudinal" section: every ```ts example runs as written (transpiled with TypeScript, imported as
  * an ES module inside the package so that `geoclr` and `geoclr/longitudinal` resolve to this build), in a temporary
  * working folder (the first example writes a small cohort there); then the YAML config trains through
- * `geoclr train` (as written: 20 steps on the 8 subjects) and the shell example's chain train → embed → longitudinal runs on that cohort.
+ * `geoclr train` (as written: 20 steps on the 8 subjects) and the shell example's chain train → embed →
+ * longitudinal runs on that cohort.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import { readEmbeddings } from '../interop/embeddings.js';
 import { REPO } from './losses/fixtures.js';
 import { tempDir } from './support/nibabel.js';
-
-function section(name: string): string {
-  const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
-  const start = readme.indexOf(`<!-- section: ${name} -->`);
-  assert.ok(start >= 0, `README has no section '${name}'`);
-  const end = readme.indexOf('<!-- section:', start + 1);
-  return readme.slice(start, end < 0 ? undefined : end);
-}
+import { fencedBlocks, readmeSection, runTsExample } from './support/readme.js';
 
 describe('README longitudinal section', () => {
-  const text = section('longitudinal');
-  const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const text = readmeSection('longitudinal');
+  const blocks = fencedBlocks(text, 'ts');
   const dir = path.join(REPO, 'dist', `.readme-longitudinal-${process.pid}`);
   let work: ReturnType<typeof tempDir>;
   const cwd = process.cwd();
@@ -46,29 +38,17 @@ describe('README longitudinal section', () => {
   blocks.forEach((code, i) => {
     it(`example ${i + 1} runs (${code.split('\n')[0].slice(0, 60)}…)`, async function () {
       this.timeout(120_000);
-      const js = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }, reportDiagnostics: true });
-      assert.deepEqual(js.diagnostics ?? [], [], 'the example does not parse');
-      const file = path.join(dir, `example-${i + 1}.mjs`);
-      writeFileSync(file, js.outputText);
-      const log = console.log;
-      const printed: unknown[][] = [];
-      console.log = (...args: unknown[]) => void printed.push(args);
-      try {
-        await import(pathToFileURL(file).href);
-      } finally {
-        console.log = log;
-      }
+      const printed = await runTsExample(code, path.join(dir, `example-${i + 1}.mjs`));
       assert.ok(printed.length > 0, 'the example prints its result');
-      for (const line of printed) for (const v of line) if (typeof v === 'number') assert.ok(Number.isFinite(v), `example ${i + 1} printed ${v}`);
     });
   });
 
   it('the YAML config and the shell example run on the first example’s cohort (train → embed → longitudinal)', async function () {
     this.timeout(180_000);
-    const yaml = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const yaml = fencedBlocks(text, 'yaml');
     assert.equal(yaml.length, 1, 'one YAML config');
     writeFileSync(path.join(work.dir, 'long.yaml'), yaml[0]);
-    const sh = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1].trim().split('\n'));
+    const sh = fencedBlocks(text, 'sh').flatMap((b) => b.trim().split('\n'));
     assert.deepEqual(sh.map((l) => l.split(' ')[2]), ['train', 'embed', 'longitudinal']);
     for (const line of sh) {
       const [npx, bin, ...args] = line.split(/\s+/);

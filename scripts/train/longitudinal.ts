@@ -22,7 +22,7 @@ import { boolean, checkKeys, number, object, oneOfValues, string, type Obj } fro
 import type { MetaValue, TrainBatch, TrainDataSource } from '../../src/train/types.js';
 import { TIME_COLUMN } from '../../src/longitudinal/task.js';
 import { longitudinalCohort, SubjectBatchLoader, type TimeSpec, type TimeUnit } from '../../modalities/longitudinal/index.js';
-import { batchMeta, columnKinds, loadRows, metaValue, MRI_DATA_KEYS, mriInputShape, openMriEmbed, resolveMriData, volumes, type MriDataConfig } from './mri.js';
+import { batchMeta, columnKinds, loadRows, metaValue, MRI_DATA_KEYS, mriInputShape, openMriEmbed, resolveMriData, streamOptions, volumes, type MriDataConfig } from './mri.js';
 
 const OWN_KEYS = ['time', 'visitsPerSubject', 'includeSingleVisit', 'order'];
 
@@ -75,13 +75,8 @@ export async function openLongitudinalTrain(data: Obj, opts: { batchSize: number
     subjectsPerBatch: opts.batchSize / K,
     visitsPerSubject: K,
     includeSingleVisit: cfg.includeSingleVisit,
-    views: cfg.views,
-    preprocess: cfg.preprocess,
-    augment: cfg.augment,
-    workers: cfg.workers,
-    cache: cfg.cache,
+    ...streamOptions(cfg),
     seed: opts.seed,
-    onBadFile: cfg.onBadFile,
   });
   const columns = { ...columnKinds(cohort.manifest), [TIME_COLUMN]: 'number' as const };
   const names = Object.keys(columns).filter((c) => c !== TIME_COLUMN);

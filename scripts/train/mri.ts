@@ -167,6 +167,11 @@ export function volumes(batch: Batch): tf.Tensor[] {
   return batch.views.map((v) => tf.tensor5d(v, [b, d, h, w, 1], 'float32'));
 }
 
+/** The loader options a training stream takes from the data config (views, preprocessing, augmentation, workers…). */
+export function streamOptions(cfg: MriDataConfig): Pick<MriDataConfig, 'views' | 'preprocess' | 'augment' | 'workers' | 'cache' | 'onBadFile'> {
+  return { views: cfg.views, preprocess: cfg.preprocess, augment: cfg.augment, workers: cfg.workers, cache: cfg.cache, onBadFile: cfg.onBadFile };
+}
+
 function describe(cfg: MriDataConfig, size: number): Record<string, unknown> {
   return { modality: 'mri', manifest: cfg.manifest, filter: cfg.filter, samples: size, preprocess: cfg.preprocess, augment: cfg.augmentName, views: cfg.views };
 }
@@ -179,18 +184,7 @@ export async function openMriTrain(data: Obj, opts: { batchSize: number; seed: n
   }
   const columns = columnKinds(manifest);
   const names = Object.keys(columns);
-  const loader = new CohortLoader(rows, {
-    batchSize: opts.batchSize,
-    views: cfg.views,
-    preprocess: cfg.preprocess,
-    augment: cfg.augment,
-    workers: cfg.workers,
-    cache: cfg.cache,
-    seed: opts.seed,
-    shuffle: true,
-    dropLast: true,
-    onBadFile: cfg.onBadFile,
-  });
+  const loader = new CohortLoader(rows, { batchSize: opts.batchSize, ...streamOptions(cfg), seed: opts.seed, shuffle: true, dropLast: true });
   return {
     size: rows.length,
     inputShape: mriInputShape(cfg.preprocess.shape),

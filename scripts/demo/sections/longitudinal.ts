@@ -11,23 +11,18 @@
  *   yaware+direction — y-Aware on age + the direction term, P × K batches.
  * Writes visit and patient embedding tables and trajectory maps (each subject's visits joined in time order).
  */
-import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { createEncoder } from '../../../src/nn/encoders/factory.js';
 import { evaluateLongitudinal, type LongitudinalEvaluation } from '../../../src/longitudinal/evaluate.js';
 import { comparisonTable } from '../../../src/report/evaluation.js';
 import type { ReportBlock } from '../../../src/report/blocks.js';
 import type { ReportSection } from '../../../src/report/page.js';
-import { readMetricsLog } from '../../../src/report/training.js';
-import { resolveTrainConfig } from '../../../src/train/config.js';
 import { dataModality, resolveDataConfig } from '../../../src/train/data.js';
 import { embedAll, type EmbeddingSet } from '../../../src/train/embed.js';
-import { runTraining } from '../../../src/train/run.js';
-import type { TrainableModel } from '../../../src/train/types.js';
 import { writeEmbeddingSet } from '../../train/tables.js';
 import '../../train/modalities.js';
 import { formatLongitudinal } from '../../commands/longitudinal.js';
 import { subjectColumns, trajectoryMap, writePatientEmbeddings } from '../../longitudinal/patients.js';
+import { demoMethodModel } from '../method-model.js';
 import { prepareCohort, type DemoContext, type DemoSection, type DemoSectionResult } from '../context.js';
 import { DEMO_AUGMENT } from './base.js';
 
@@ -138,23 +133,11 @@ export const longitudinalSection: DemoSection = {
     const steps: Record<string, number> = {};
     for (const m of LONGITUDINAL_METHODS) {
       const t0 = performance.now();
-      let model: TrainableModel;
-      let dispose: () => void;
-      if (m.task == null) {
-        const enc = createEncoder(p.encoder, { seed: ctx.seed });
-        model = enc;
-        dispose = () => enc.dispose();
-      } else {
-        ctx.log(`longitudinal: training ${m.label}`);
-        const config = resolveTrainConfig(longitudinalConfig(ctx, p, m, cohort.manifest, nTrain));
-        rmSync(config.out, { recursive: true, force: true }); // a demo run always starts afresh
-        const r = await runTraining({ config, keepTask: true, log: ctx.log });
-        const task = r.task!;
-        model = task.parts[task.primary];
-        dispose = () => task.dispose();
-        steps[m.name] = r.train.steps;
-        const metrics = (await readMetricsLog(path.join(config.out, 'metrics.jsonl'))).records;
-        curves.push({ name: m.name, x: metrics.map((x) => x.step as number), y: metrics.map((x) => x.loss as number) });
+      if (m.task != null) ctx.log(`longitudinal: training ${m.label}`);
+      const { model, dispose, steps: taken, curve } = await demoMethodModel(ctx, p.encoder, m.task == null ? null : longitudinalConfig(ctx, p, m, cohort.manifest, nTrain));
+      if (curve) {
+        steps[m.name] = taken;
+        curves.push({ name: m.name, ...curve });
       }
       try {
         const all = resolveDataConfig({ modality: 'mri', manifest: cohort.manifest, preprocess: { shape: p.shape }, augment: 'none', workers: 1 }, ctx.out);
