@@ -41,9 +41,14 @@ export interface LongitudinalParams {
   lr: number;
 }
 
-/** A small ResNet-style 3D encoder (one block per stage): four trainings fit the section's budget. */
+/** A small ResNet-style 3D encoder (one block per stage): three trainings fit the section's budget. */
 export const LONGITUDINAL_ENCODER = { arch: 'resnet3d', widths: [4, 8, 16, 32], depths: [1, 1, 1, 1], head: { hidden: [64], out: 64, batchNorm: true } };
 
+/**
+ * Sizes per mode (README, longitudinal section: about 200 s of CPU for the default run, 90–110 s for the quick
+ * one). Quick keeps enough held-out subjects (36) and steps (150, on smaller volumes) for the rate to say something;
+ * the cohort's rendering is a third of its time.
+ */
 export const LONGITUDINAL_PARAMS: Record<'default' | 'quick', LongitudinalParams> = {
   default: { subjects: 150, visits: 4, interval: 2, shape: [24, 28, 24], encoder: LONGITUDINAL_ENCODER, batchSize: 16, visitsPerSubject: 2, steps: 200, lr: 3e-3 },
   quick: { subjects: 120, visits: 3, interval: 2, shape: [16, 20, 16], encoder: LONGITUDINAL_ENCODER, batchSize: 16, visitsPerSubject: 2, steps: 150, lr: 3e-3 },
@@ -202,7 +207,7 @@ export const longitudinalSection: DemoSection = {
       {
         title: this.title,
         id: 'longitudinal',
-        intro: `${nTrain} training and ${cohort.testSubjects.length} held-out subjects × ${p.visits} visits (${p.interval} years apart, jittered); ${p.shape.join('×')} volumes; ${p.steps} steps of ${p.batchSize} visits (2 views) per method; the longitudinal methods see ${p.batchSize / p.visitsPerSubject} subjects × ${p.visitsPerSubject} visits per batch.`,
+        intro: `${nTrain} training and ${cohort.testSubjects.length} held-out subjects × ${p.visits} visits (${p.interval} years apart, jittered); ${p.shape.join('×')} volumes; ${[...new Set(Object.values(steps))].join(' / ') || p.steps} steps of ${p.batchSize} visits (2 views) per method (whole epochs); the longitudinal methods see ${p.batchSize / p.visitsPerSubject} subjects × ${p.visitsPerSubject} visits per batch.`,
         blocks,
       },
       { title: 'Trajectories of held-out subjects (each subject’s visits joined in time order)', id: 'longitudinal-maps', blocks: [{ type: 'grid', blocks: maps }] },
