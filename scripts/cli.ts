@@ -15,6 +15,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./commands/info.js')).command,
   // --- demo / training / evaluation ---
   eval: async () => (await import('./commands/eval.js')).command,
+  train: async () => (await import('./commands/train.js')).command,
+  embed: async () => (await import('./commands/embed.js')).command,
+  demo: async () => (await import('./commands/demo.js')).command,
 
   // --- MRI: synth, nifti ---
   nifti: async () => (await import('./commands/nifti.js')).command,
