@@ -1,2 +1,5 @@
 /** Registers every data modality with the trainer (imported by the train, embed and demo commands). */
 import './mri.js';
+// --- text (issue 6): mri-text data and the image-text task ---
+import './mri-text.js';
+import '../../src/train/image-text.js';
