@@ -58,7 +58,7 @@ export const command: Command = {
     if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new ConfigError('--batch-size', `must be a positive integer, got '${values['batch-size']}'`);
     await initBackend();
     const runDir = path.resolve(values.run);
-    const init = await loadInitModel(runDir);
+    const init = await loadInitModel(runDir, '--run');
     const data = init.metadata['geoclr.data'] as Record<string, unknown> | undefined;
     if (data == null || typeof data.modality !== 'string') {
       throw new FileFormatError(init.file, "has no 'geoclr.data' metadata (modality and preprocessing); it was not written by geoclr train");

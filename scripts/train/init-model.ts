@@ -19,8 +19,8 @@ export interface InitModel {
   metadata: Record<string, unknown>;
 }
 
-export async function loadInitModel(runDir: string): Promise<InitModel> {
-  if (!existsSync(runDir)) throw new ConfigError('--init', `no such run folder: ${runDir}`);
+export async function loadInitModel(runDir: string, option = '--init'): Promise<InitModel> {
+  if (!existsSync(runDir)) throw new ConfigError(option, `no such run folder: ${runDir}`);
   const dir = statSync(runDir).isDirectory() ? runDir : path.dirname(runDir);
   const weights = statSync(runDir).isDirectory() ? path.join(runDir, 'model.safetensors') : runDir;
   if (existsSync(weights) && weights.endsWith('.safetensors')) {
@@ -28,7 +28,7 @@ export async function loadInitModel(runDir: string): Promise<InitModel> {
     return { model: encoder, file: weights, metadata };
   }
   if (existsSync(path.join(dir, 'model.onnx'))) {
-    throw new ConfigError('--init', `${dir} holds an ONNX model (model.onnx); training from ONNX needs geoclr/interop's loadInitModel, which this build does not have yet`);
+    throw new ConfigError(option, `${dir} holds an ONNX model (model.onnx); training from ONNX needs geoclr/interop's loadInitModel, which this build does not have yet`);
   }
-  throw new ConfigError('--init', `${dir} has no model.safetensors (a finished geoclr run) or model.onnx (geoclr import)`);
+  throw new ConfigError(option, `${dir} has no model.safetensors (a finished geoclr run) or model.onnx (geoclr import)`);
 }

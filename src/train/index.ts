@@ -5,7 +5,7 @@
 export * from './types.js';
 export { registerObjective, objectiveNames, objectiveDefinition, buildObjective, buildObjectives } from './objectives.js';
 export type { ObjectiveTerm, ObjectiveDefinition, DataInfo, EmbeddingKind } from './objectives.js';
-export { registerTask, taskNames, resolveTaskConfig, createTask, weightedTerms, describeTerms } from './tasks.js';
+export { registerTask, taskNames, resolveTaskConfig, createTask, weightedTerms, describeTerms, nonFiniteOutputs } from './tasks.js';
 export type { TrainingTask, TaskSetup, TaskDefinition } from './tasks.js';
 export { registerDataModality, dataModality, resolveDataConfig, ArrayDataSource } from './data.js';
 export type { DataModality, EmbedSource, EmbedBatch, OpenTrainOptions, OpenEmbedOptions, ArrayDataOptions } from './data.js';

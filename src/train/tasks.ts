@@ -102,6 +102,19 @@ export function weightedTerms(terms: ObjectiveTerm[], values: tf.Scalar[]): Loss
   return { total, terms: out };
 }
 
+/**
+ * When a model's outputs hold NaN/Inf (diverged weights), a NaN loss still connected to them — the trainer then
+ * stops with a DivergenceError — instead of letting the objectives reject their non-finite input.
+ */
+export function nonFiniteOutputs(outputs: tf.Tensor[]): LossOutput | null {
+  const ok = tf.tidy(() => tf.all(tf.stack(outputs.map((o) => tf.all(tf.isFinite(o))))));
+  const finite = ok.dataSync()[0] === 1;
+  ok.dispose();
+  if (finite) return null;
+  const total = tf.mul(tf.addN(outputs.map((o) => tf.sum(o))), NaN) as tf.Scalar;
+  return { total, terms: {} };
+}
+
 /** The objective description stored with weights: one term as itself, several as `{name: 'a+b', terms}`. */
 export function describeTerms(terms: ObjectiveTerm[]): { name: string } & Record<string, unknown> {
   if (terms.length === 1) return terms[0].spec;
@@ -126,6 +139,8 @@ registerTask('contrastive', {
       loss(batch) {
         const outs = batch.views.map((v) => encoder.forward(v));
         const pick = (on: 'projection' | 'representation') => outs.map((o) => o[on]);
+        const diverged = nonFiniteOutputs(outs.flatMap((o) => [o.representation, o.projection]));
+        if (diverged) return diverged;
         const values = terms.map((t) => t.compute(pick(t.on), batch));
         return weightedTerms(terms, values);
       },

@@ -149,6 +149,11 @@ export async function train(opts: TrainerOptions): Promise<TrainResult> {
   const every = opts.checkpoint?.everySteps ?? 100;
   const keep = opts.checkpoint?.keep ?? 2;
   const fingerprint = opts.fingerprint ?? '';
+  // Buffers (batch-norm running statistics) change during the forward pass; a diverging step must not keep them.
+  const paramSet = new Set(Object.values(opts.parts).flatMap((m) => m.namedParameters().map(([, v]) => v)));
+  const buffers: tf.Variable[] = Object.values(opts.parts)
+    .flatMap((m) => Object.values(m.stateDict()))
+    .filter((t): t is tf.Variable => t instanceof tf.Variable && !paramSet.has(t));
   const trainable: tf.Variable[] = [
     ...Object.values(opts.parts).flatMap((m) => m.namedParameters().map(([, v]) => v)),
     ...Object.values(variables),
@@ -201,7 +206,19 @@ export async function train(opts: TrainerOptions): Promise<TrainResult> {
   let lastLoss: number | null = null;
   let lastCheckpoint = step;
 
+  const lastCheckpointText = () => {
+    const p = path.join(opts.runDir, 'checkpoints');
+    return lastCheckpoint > 0 || pointer != null ? `the last checkpoint (step ${lastCheckpoint}) in ${p} is intact` : 'no checkpoint had been written yet';
+  };
+
   const checkpoint = async (next: { epoch: number; batch: number }) => {
+    const nonFinite = nonFiniteVariables(opts.parts, variables);
+    if (nonFinite.length) {
+      throw new DivergenceError(
+        `training diverged at step ${step}: the update made ${nonFinite.slice(0, 3).join(', ')}${nonFinite.length > 3 ? ` and ${nonFinite.length - 3} more` : ''} non-finite; ` +
+          `no checkpoint was written and ${lastCheckpointText()}. Lower optimizer.lr (now ${optimizerConfig.lr}) or set clipGradNorm, then rerun (or --resume).`,
+      );
+    }
     const state: CheckpointState = {
       step,
       next,
@@ -226,11 +243,6 @@ export async function train(opts: TrainerOptions): Promise<TrainResult> {
     lastCheckpoint = step;
   };
 
-  const lastCheckpointText = () => {
-    const p = path.join(opts.runDir, 'checkpoints');
-    return lastCheckpoint > 0 || pointer != null ? `the last checkpoint (step ${lastCheckpoint}) in ${p} is intact` : 'no checkpoint had been written yet';
-  };
-
   try {
     for (const part of Object.values(opts.parts)) part.train();
     outer: while (epoch < opts.epochs && step < limit) {
@@ -239,6 +251,7 @@ export async function train(opts: TrainerOptions): Promise<TrainResult> {
         const index = batch.index ?? b;
         const info: StepInfo = { step, epoch };
         optimizer.setLrFactor(factor(step));
+        const saved = buffers.map((b) => tf.clone(b));
         let value: tf.Scalar | null = null;
         let grads: Record<string, tf.Tensor> = {};
         const kept: tf.Tensor[] = [];
@@ -267,6 +280,7 @@ export async function train(opts: TrainerOptions): Promise<TrainResult> {
           const norm = clipGradNorm(grads, opts.clipGradNorm ?? Infinity);
           const bad = !finite(lossValue) ? `loss = ${lossValue}` : !finite(norm) ? `gradient norm = ${norm}` : null;
           if (bad) {
+            buffers.forEach((b, i) => b.assign(saved[i]));
             metrics.append({ step: step + 1, epoch: epoch + 1, loss: lossValue, terms, lr, grad_norm: norm, diverged: true });
             const termText = Object.entries(terms).map(([k, v]) => `${k} = ${v}`).join(', ');
             throw new DivergenceError(
@@ -283,13 +297,14 @@ export async function train(opts: TrainerOptions): Promise<TrainResult> {
           metrics.append({ step, epoch: epoch + 1, loss: lossValue, terms, ...(valueNames.length ? { values } : {}), lr, grad_norm: norm, samples_per_s: rate, elapsed_s: secondsBefore + (now - t0) / 1000 });
           bar?.tick(1, { epoch: `${epoch + 1}/${opts.epochs}`, loss: lossValue }, batch.size);
         } finally {
-          tf.dispose([...(value ? [value] : []), ...Object.values(grads), ...kept, ...batch.views, ...Object.values(batch.inputs ?? {})]);
+          tf.dispose([...saved, ...(value ? [value] : []), ...Object.values(grads), ...kept, ...batch.views, ...Object.values(batch.inputs ?? {})]);
         }
         b = index + 1;
         const next = b >= perEpoch ? { epoch: epoch + 1, batch: 0 } : { epoch, batch: b };
         if (step % every === 0 || step === totalSteps) await checkpoint(next);
         if (step >= limit) {
           if (lastCheckpoint !== step) await checkpoint(next);
+          if (next.epoch > epoch) opts.onEpochEnd?.(epoch);
           break outer;
         }
       }
@@ -311,6 +326,19 @@ export async function train(opts: TrainerOptions): Promise<TrainResult> {
     samplesPerSecond: samples / Math.max(1e-9, seconds),
     complete: step >= totalSteps,
   };
+}
+
+/** Names of parameters, buffers and variables holding NaN/Inf (one reduction per tensor, run at checkpoints). */
+function nonFiniteVariables(parts: Record<string, TrainableModel>, variables: Record<string, tf.Variable>): string[] {
+  const named: [string, tf.Tensor][] = [
+    ...Object.entries(parts).flatMap(([p, m]) => Object.entries(m.stateDict()).map(([n, t]) => [`${p}.${n}`, t] as [string, tf.Tensor])),
+    ...Object.entries(variables),
+  ].filter(([, t]) => t.dtype === 'float32');
+  if (named.length === 0) return [];
+  const flags = tf.tidy(() => tf.stack(named.map(([, t]) => tf.all(tf.isFinite(t)))));
+  const ok = flags.dataSync();
+  flags.dispose();
+  return named.filter((_, i) => !ok[i]).map(([n]) => n);
 }
 
 function restoreState(opts: TrainerOptions, variables: Record<string, tf.Variable>, optimizer: Optimizer, ckpt: Awaited<ReturnType<typeof loadCheckpoint>>): void {
