@@ -19,7 +19,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, FileFormatError } from '../../src/errors.js';
 import { checkKeys, number, oneOfValues, string, type Obj } from '../../src/train/schema.js';
 import { registerDataModality } from '../../src/train/data.js';
 import type { InputInfo, TrainBatch, TrainDataSource } from '../../src/train/types.js';
@@ -99,7 +99,14 @@ export function joinReports(rows: ManifestRow[], cfg: Pick<MriTextDataConfig, 'r
   const out: ReportJoin = { rows: [], reports, missing: 0, empty: 0, skippedExamples: [] };
   if (cfg.reports != null) {
     const records = rows.map((r): Record<string, string> => (r.session_id != null ? { subject_id: r.subject_id, session_id: r.session_id } : { subject_id: r.subject_id }));
-    const table = readReports(cfg.reports, { manifest: records, reportColumn: cfg.reportColumn, onMissing: cfg.onMissingReport });
+    let table;
+    try {
+      table = readReports(cfg.reports, { manifest: records, reportColumn: cfg.reportColumn, onMissing: cfg.onMissingReport });
+    } catch (e) {
+      // readReports' hint names its own option; point at the config key instead.
+      if (e instanceof FileFormatError && /pass onMissing/.test(e.problem)) throw new FileFormatError(e.file, e.problem.replace(/\(pass onMissing: 'skip'[^)]*\)/, '(set data.onMissingReport: skip to skip such sessions)'));
+      throw e;
+    }
     for (const r of table.rows) reports.set(sampleKey(r), r.report);
     Object.assign(out, { missing: table.missing, empty: table.empty, skippedExamples: table.skippedExamples });
   } else {

@@ -134,7 +134,11 @@ registerTask('image-text', {
       if (imageDim != null && imageDim !== text.projectionDim) {
         throw new ConfigError('task.textEncoder.head.out', `the text projection has ${text.projectionDim} dimensions but the image encoder's has ${imageDim}; they must match (set head.out of one or the other)`);
       }
-      logitScale = learn ? tf.variable(tf.scalar(Math.log(1 / temperature)), true) : null;
+      if (learn) {
+        const init = tf.scalar(Math.log(1 / temperature));
+        logitScale = tf.variable(init, true);
+        init.dispose(); // the variable keeps the data; the initial tensor would stay counted
+      }
     } catch (e) {
       image.dispose();
       text?.dispose();
