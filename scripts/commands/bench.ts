@@ -14,7 +14,7 @@ const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: 
     load: () => import('../bench/objectives.js'),
   },
   text: {
-    summary: 'text: tokenisation reports/s, geoclr batch path vs transformers.js defaults (+ pure-Python BERT)',
+    summary: 'text: tokenisation reports/s vs transformers.js defaults (+ pure-Python BERT); text-encoder training reports/s vs PyTorch CPU',
     load: async () => import('../bench/text.js'),
   },
   train: {
