@@ -159,6 +159,32 @@ describe('train: geoclr train / embed (CLI)', function () {
     assert.ok(typeof meta.geoclr_version === 'string');
   });
 
+  it('--init starts from a finished run, and from an ONNX model imported with geoclr import', async () => {
+    const one = (out: string) => config(tmp, cohort, { epochs: 1, out });
+    const fresh = path.join(tmp, 'run-fresh');
+    assert.equal(geoclr(['train', '--config', writeConfig(path.join(tmp, 'fresh.yaml'), one(fresh))]).status, 0);
+    const fromRun = path.join(tmp, 'run-init');
+    const r = geoclr(['train', '--config', writeConfig(path.join(tmp, 'init.yaml'), one(fromRun)), '--init', path.join(tmp, 'run-full')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(readFileSync(path.join(fromRun, 'config.json'), 'utf8')).init, path.join(tmp, 'run-full'));
+    const first = (dir: string) => (curve(dir)[0] as { loss: number }).loss;
+    assert.notEqual(first(fromRun), first(fresh), 'the pretrained weights change the first loss');
+    // geoclr export → geoclr import → train --init → embed: a lab's ONNX encoder fine-tuned and used.
+    const onnx = path.join(tmp, 'full.onnx');
+    const ex = geoclr(['export', '--run', path.join(tmp, 'run-full'), '--format', 'onnx', '--out', onnx]);
+    assert.equal(ex.status, 0, ex.stderr);
+    const imported = path.join(tmp, 'imported');
+    const im = geoclr(['import', '--onnx', onnx, '--out', imported]);
+    assert.equal(im.status, 0, im.stderr);
+    const tuned = path.join(tmp, 'run-tuned');
+    const t = geoclr(['train', '--config', writeConfig(path.join(tmp, 'tuned.yaml'), one(tuned)), '--init', imported]);
+    assert.equal(t.status, 0, t.stderr);
+    for (const f of ['model.onnx', 'import.json', 'model.safetensors']) assert.ok(existsSync(path.join(tuned, f)), f);
+    const e = geoclr(['embed', '--run', tuned, '--data', cohort, '--out', path.join(tmp, 'tuned.arrow')]);
+    assert.equal(e.status, 0, e.stderr);
+    assert.equal((await readEmbeddings(path.join(tmp, 'tuned.arrow'))).numRows, 12);
+  });
+
   describe('bad input: a clear message, exit status 1, checkpoints intact', () => {
     function fails(args: string[], pattern: RegExp) {
       const r = geoclr(args);
@@ -204,7 +230,7 @@ describe('train: geoclr train / embed (CLI)', function () {
     it('embed: missing run, unknown table extension', () => {
       fails(['embed', '--run', path.join(tmp, 'nowhere'), '--data', cohort, '--out', path.join(tmp, 'x.arrow')], /config field '--run': no such run folder/);
       fails(['embed', '--run', path.join(tmp, 'run-full'), '--data', cohort, '--out', path.join(tmp, 'x.csv')], /x\.csv: cannot tell the table format from the extension '\.csv'/);
-      fails(['embed', '--run', path.join(tmp, 'run-nan'), '--data', cohort, '--out', path.join(tmp, 'x.arrow')], /has no model\.safetensors/);
+      fails(['embed', '--run', path.join(tmp, 'run-nan'), '--data', cohort, '--out', path.join(tmp, 'x.arrow')], /holds neither model\.safetensors \(a geoclr run\) nor import\.json/);
     });
   });
 });

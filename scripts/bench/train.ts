@@ -23,6 +23,7 @@ import type { TrainBatch } from '../../src/train/types.js';
 import { synthCohort } from '../../modalities/mri/index.js';
 import { BASE_PARAMS, OBJECTIVES } from '../demo/sections/base.js';
 import { openMriTrain, resolveMriData } from '../train/mri.js';
+import { kernelProfile } from './nn.js';
 
 const PYTHON = process.env.GEOCLR_PYTHON ?? '/usr/bin/python3';
 
@@ -95,24 +96,17 @@ export async function run(argv: string[]): Promise<number> {
   for (const v of Object.values(phases)) v.length = 0;
   const rssBefore = process.memoryUsage().rss;
   for (let i = 0; i < reps; i++) step();
-  const prof = await tf.profile(() => {
+  const { totalKernelMs: kernelMs, kernels } = await kernelProfile(() => {
+    const { value, grads } = tf.variableGrads(() => task.loss(batchOf, { step: 0, epoch: 0 }).total, enc.parameters());
+    tf.dispose([value, ...Object.values(grads)]);
+  }, 12);
+  const peak = await tf.profile(() => {
     const { value, grads } = tf.variableGrads(() => task.loss(batchOf, { step: 0, epoch: 0 }).total, enc.parameters());
     tf.dispose([value, ...Object.values(grads)]);
   });
-  const byKernel = new Map<string, { ms: number; calls: number }>();
-  let kernelMs = 0;
-  for (const k of prof.kernels) {
-    if (k.name.startsWith('geoclr.')) continue; // customOp scopes time their nested kernels too
-    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += k.kernelTimeMs as number;
-    e.calls++;
-    byKernel.set(k.name, e);
-    kernelMs += k.kernelTimeMs as number;
-  }
-  const kernels = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12).map(([name, e]) => ({ name, ms: e.ms, calls: e.calls, share: e.ms / kernelMs }));
   const ours = {
     phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, stats(v)])),
-    peakTensorMB: prof.peakBytes / 2 ** 20,
+    peakTensorMB: peak.peakBytes / 2 ** 20,
     rssMB: Math.max(rssBefore, process.memoryUsage().rss) / 2 ** 20,
   };
   tf.dispose(views);

@@ -5,7 +5,7 @@ import { initBackend } from '../../src/backend.js';
 import { ConfigError } from '../../src/errors.js';
 import { readTrainConfig } from '../../src/train/config.js';
 import { runTraining } from '../../src/train/run.js';
-import { loadInitModel } from '../train/init-model.js';
+import { loadInitModel, runModelSaver } from '../train/init-model.js';
 import '../train/modalities.js';
 import type { Command } from '../cli.js';
 
@@ -54,7 +54,7 @@ export const command: Command = {
     const backend = await initBackend();
     const init = config.init ? await loadInitModel(config.init) : null;
     console.error(`geoclr train: ${config.name} on ${backend.choice} → ${config.out}${init ? ` (init: ${init.file})` : ''}`);
-    const r = await runTraining({ config, resume: values.resume, init: init?.model ?? null, progress: !values['no-progress'], maxSteps });
+    const r = await runTraining({ config, resume: values.resume, init: init?.model ?? null, saveModel: runModelSaver(init), progress: !values['no-progress'], maxSteps });
     const t = r.train;
     const done = t.complete ? 'done' : `stopped at step ${t.steps} of ${t.totalSteps} (resumable with --resume)`;
     console.log(`${done}: ${t.steps} steps in ${t.seconds.toFixed(1)} s, ${t.samplesPerSecond.toFixed(1)} samples/s, last loss ${t.loss?.toFixed(4) ?? '—'}`);

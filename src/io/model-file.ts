@@ -36,6 +36,19 @@ export async function saveEncoderFile(file: string, encoder: Encoder, extra: Rec
   await saveSafetensors(file, state, metadata, { dtypes });
 }
 
+/** A weight file's metadata strings with JSON values parsed (other strings kept as they are). */
+export function parseFileMetadata(metadata: Record<string, string>): Record<string, unknown> {
+  const parsed: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(metadata)) {
+    try {
+      parsed[k] = JSON.parse(v);
+    } catch {
+      parsed[k] = v;
+    }
+  }
+  return parsed;
+}
+
 export interface LoadedEncoderFile {
   encoder: Encoder;
   /** The file's metadata, JSON values parsed where they parse. */
@@ -50,14 +63,7 @@ export interface LoadedEncoderFile {
 export async function loadEncoderFile(file: string, config?: Record<string, unknown>): Promise<LoadedEncoderFile> {
   const { tensors, metadata } = await loadSafetensors(file);
   try {
-    const parsed: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(metadata)) {
-      try {
-        parsed[k] = JSON.parse(v);
-      } catch {
-        parsed[k] = v;
-      }
-    }
+    const parsed = parseFileMetadata(metadata);
     const encoderConfig = config ?? (parsed[ENCODER_CONFIG_KEY] as Record<string, unknown> | undefined);
     if (encoderConfig == null || typeof encoderConfig !== 'object') {
       throw new FileFormatError(file, `no '${ENCODER_CONFIG_KEY}' metadata: pass the encoder config to load weights saved elsewhere`);

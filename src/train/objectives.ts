@@ -247,7 +247,7 @@ registerObjective('yaware', {
 });
 
 registerObjective('fairkl', {
-  summary: 'FairKL debiasing (Barbano et al. 2023), LOSSES.md §4, on the representations of all views',
+  summary: 'FairKL debiasing (Barbano et al. 2023), LOSSES.md §4, on the representations, per view (mean over views)',
   keys: ['labels', 'bias', 'temperature', 'mode', 'kld', 'emptySets'],
   on: 'representation',
   build(o, field, data) {
@@ -261,12 +261,12 @@ registerObjective('fairkl', {
     const emptySets = oneOfValues(o.emptySets, `${field}.emptySets`, ['zero', 'error'] as const, 'zero');
     return {
       columns: [...new Set([labels.column, bias.column])],
+      // Per view, then averaged: the two views of one scan are not a "same bias" pair of different subjects, and
+      // counting them as one would tie every positive pair to augmentation-level similarity.
       compute: (views, batch) => {
-        const y = labelsOf(labels, batch) as (number | string)[];
-        const b = labelsOf(bias, batch) as (number | string)[];
-        const V = views.length;
-        const rep = <T,>(a: T[]) => Array.from({ length: V }, () => a).flat();
-        return tf.tidy(() => fairKL(V === 1 ? views[0] : tf.concat(views, 0), rep(y), rep(b), { temperature, mode, kld, emptySets }));
+        const y = labelsOf(labels, batch);
+        const b = labelsOf(bias, batch);
+        return tf.tidy(() => tf.div(tf.addN(views.map((v) => fairKL(v, y, b, { temperature, mode, kld, emptySets }))), views.length) as tf.Scalar);
       },
       spec: { name: 'fairkl', labels: describeLabels(labels), bias: describeLabels(bias), temperature, mode, kld },
     };

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { ConfigError, FileFormatError } from '../errors.js';
 import { evaluateEmbeddings, type EvaluationResult, type TargetSpec } from '../eval/evaluate.js';
 import { Encoder } from '../nn/encoders/encoder.js';
-import { saveEncoderFile } from '../io/model-file.js';
+import { ENCODER_INPUT_KEY, saveEncoderFile } from '../io/model-file.js';
 import { evaluationBlocks } from '../report/evaluation.js';
 import { writeReport, type ReportSection } from '../report/page.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -170,7 +170,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunResult> 
     if (result.complete) {
       modelFile = path.join(runDir, MODEL_FILE);
       const metadata = {
-        'geoclr.input': inputDescription(data.inputShape),
+        [ENCODER_INPUT_KEY]: inputDescription(data.inputShape),
         'geoclr.objective': task.describe(),
         'geoclr.preprocessing': (data.describe?.().preprocess as unknown) ?? null,
         'geoclr.data': data.describe?.() ?? null,

@@ -351,10 +351,8 @@ function restoreState(opts: TrainerOptions, variables: Record<string, tf.Variabl
     if (missing.length || unexpected.length) {
       throw new ConfigError('--resume', `the checkpoint's '${part}' does not match the model (missing ${missing.join(', ') || 'none'}; unexpected ${unexpected.join(', ') || 'none'})`);
     }
-    for (const [name, t] of Object.entries(live)) {
-      if (!(t instanceof tf.Variable)) throw new ConfigError('--resume', `'${part}.${name}' is not a variable and cannot be restored`);
-      t.assign(saved[name]);
-    }
+    // Constants (not variables) cannot have changed during training.
+    for (const [name, t] of Object.entries(live)) if (t instanceof tf.Variable) t.assign(saved[name]);
     model.setRandomState?.(ckpt.state.random[part] ?? {});
   }
   for (const [name, v] of Object.entries(variables)) {

@@ -61,7 +61,7 @@ export const DEMO_AUGMENT = [
 export const OBJECTIVES = {
   simclr: [{ name: 'infonce', temperature: 0.1 }],
   yaware: [{ name: 'yaware', temperature: 0.1, metadata: ['age', 'sex'], kernel: { type: 'product', factors: [{ type: 'rbf', sigma: 5 }, { type: 'delta' }] } }],
-  fairkl: { name: 'fairkl', weight: 1, labels: { column: 'age', bins: [40, 60] }, bias: 'site', temperature: 1, mode: 'kl' },
+  fairkl: { name: 'fairkl', weight: 0.3, labels: { column: 'age', bins: [40, 60] }, bias: 'site', temperature: 1, mode: 'kl' },
 };
 
 export interface Method {
