@@ -11,10 +11,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tf, ConfigError, FileFormatError, resolveTrainConfig, runTraining } from 'geoclr';
+import { tf, ConfigError, FileFormatError, parseConfigFile, resolveTrainConfig, runTraining } from 'geoclr';
 import { loadSafetensors } from '../src/io/safetensors.js';
 import { synthCohort } from 'geoclr/mri';
-import { writeCohortReports, readTableFile, formatTable } from 'geoclr/text';
+import { writeCohortReports, readTableFile, formatTable, loadTextModel as loadTextModelPublic } from 'geoclr/text';
 import { loadTextModel } from '../modalities/text/text-model.js';
 import { openMriTextTrain, resolveMriTextData } from '../scripts/train/mri-text.js';
 import { crossModalMetrics } from '../scripts/demo/sections/multimodal.js';
@@ -225,5 +225,28 @@ describe('text: image–text pretraining (image-text task on mri-text data)', fu
     }
     assert.match(readFileSync(path.join(out, 'report.html'), 'utf8'), /Image–report pretraining/);
     assert.match(r.stdout, /name\s+r1_i2t\s+r5_i2t\s+r5_t2i\s+median_rank_i2t\s+zeroshot_auc\s+chance_r5\s+age_mae/);
+  });
+
+  it("the README's example config (scripts/configs/image-report.yaml) trains as written, paths and length aside", async () => {
+    const raw = parseConfigFile(path.join(ROOT, 'scripts', 'configs', 'image-report.yaml')) as Record<string, Record<string, unknown>>;
+    assert.equal((raw.task.objective as { name: string }).name, 'kernel-clip');
+    // Only where the files are, the run's length and a smaller grid change; encoders, objective and optimizer are as written.
+    const config = resolveTrainConfig({
+      ...raw,
+      out: path.join(tmp, 'runs', 'readme-config'),
+      data: { ...raw.data, manifest: path.join(cohort, 'manifest.tsv'), reports: path.join(cohort, 'reports.tsv'), preprocess: { shape: SHAPE }, workers: 0 },
+      epochs: 1,
+      batchSize: 4,
+    });
+    const r = await runTraining({ config, ...quiet });
+    assert.equal(r.train.steps, 3);
+    const text = await loadTextModelPublic(config.out);
+    try {
+      const e = text.embed(['hippocampal atrophy', 'no hippocampal atrophy']);
+      assert.deepEqual([e.n, e.dim], [2, 128]);
+      assert.ok(e.data.every(Number.isFinite));
+    } finally {
+      text.dispose();
+    }
   });
 });
