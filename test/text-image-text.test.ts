@@ -227,13 +227,13 @@ describe('text: image–text pretraining (image-text task on mri-text data)', fu
     assert.match(r.stdout, /name\s+r1_i2t\s+r5_i2t\s+r5_t2i\s+median_rank_i2t\s+zeroshot_auc\s+chance_r5\s+age_mae/);
   });
 
-  it("the README's example config (scripts/configs/image-report.yaml) trains as written, paths and length aside", async () => {
+  it("the README's example config (scripts/configs/image-report.yaml) trains as written, paths and length aside, and the README's code loads the run", async () => {
     const raw = parseConfigFile(path.join(ROOT, 'scripts', 'configs', 'image-report.yaml')) as Record<string, Record<string, unknown>>;
     assert.equal((raw.task.objective as { name: string }).name, 'kernel-clip');
     // Only where the files are, the run's length and a smaller grid change; encoders, objective and optimizer are as written.
     const config = resolveTrainConfig({
       ...raw,
-      out: path.join(tmp, 'runs', 'readme-config'),
+      out: path.join(tmp, 'runs', 'image-report'),
       data: { ...raw.data, manifest: path.join(cohort, 'manifest.tsv'), reports: path.join(cohort, 'reports.tsv'), preprocess: { shape: SHAPE }, workers: 0 },
       epochs: 1,
       batchSize: 4,
@@ -247,6 +247,19 @@ describe('text: image–text pretraining (image-text task on mri-text data)', fu
       assert.ok(e.data.every(Number.isFinite));
     } finally {
       text.dispose();
+    }
+    // The README's JavaScript example, run from the folder holding runs/image-report ('geoclr' resolves to the build).
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes("loadTextModel('runs/image-report')"));
+    assert.ok(block, 'README has the example');
+    const file = path.join(ROOT, 'dist', `readme-image-report-${process.pid}.mjs`);
+    writeFileSync(file, block);
+    try {
+      const r = spawnSync(process.execPath, [file], { encoding: 'utf8', cwd: tmp });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), '2 128 128');
+    } finally {
+      rmSync(file, { force: true });
     }
   });
 });
