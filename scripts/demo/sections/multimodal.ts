@@ -45,7 +45,7 @@ import { BASE_PARAMS, METHODS, OBJECTIVES, baseSection, epochsFor, methodConfig,
  * Measured choices (2-core machine, default cohort): the base learning rate (3e-3) with its augmentations
  * collapses CLIP to the uniform solution (loss ln B) within a few epochs; 1e-3 without augmentation trains. A
  * one-layer text transformer matched or beat two layers on every held-out metric at half the cost; at 16×20×16
- * the held-out metrics matched 24×28×24 at a third of the cost.
+ * the held-out metrics matched 24×28×24 at a third of the image encoder's cost (README, text section).
  */
 export interface MultimodalParams {
   /** Grid [X, Y, Z] every volume is resampled to. */
