@@ -140,7 +140,7 @@ describe('text: image–text pretraining (image-text task on mri-text data)', fu
     assert.throws(() => resolveTrainConfig(rawConfig('e6', { data: { reports: path.join(tmp, 'none.tsv') } })), (e: unknown) => e instanceof ConfigError && /geoclr reports/.test(e.message));
   });
 
-  it('bad report input: missing and empty reports are skipped with a count (or fail), very long ones truncated', async () => {
+  it('bad report input: missing and empty reports are skipped with a count (or fail), very long ones truncated, invalid UTF-8 fails or is replaced', async () => {
     const { records } = readTableFile(path.join(cohort, 'reports.tsv'));
     const rows = records.map((r) => [r.subject_id, r.session_id, r.report]);
     rows[1][2] = '   ';
@@ -166,6 +166,24 @@ describe('text: image–text pretraining (image-text task on mri-text data)', fu
       await source.close();
     }
     await assert.rejects(openMriTextTrain(data({ onMissingReport: 'error' }) as never, { batchSize: 4, seed: 0 }, () => {}), (e: unknown) => e instanceof FileFormatError && /an empty report for sub-002\/ses-01 \(set data\.onMissingReport: skip/.test(e.message));
+    // Invalid UTF-8 (a Latin-1 'é' in one report): an error naming the line, byte and config key, or replacements, counted.
+    const latin = path.join(tmp, 'latin1.tsv');
+    const text = Buffer.from(formatTable(['subject_id', 'session_id', 'report'], rows.slice(0, 9).map((r, i) => (i === 3 ? [r[0], r[1], 'Mild atrophy. Caf_ note.'] : r)), '\t'), 'utf8');
+    text[text.indexOf('Caf_') + 3] = 0xe9;
+    writeFileSync(latin, text);
+    await assert.rejects(
+      openMriTextTrain(data({ reports: latin }) as never, { batchSize: 4, seed: 0 }, () => {}),
+      (e: unknown) => e instanceof FileFormatError && e.file === latin && /line 5, byte \d+: invalid UTF-8 \(0xE9\).*set data\.invalidUtf8: replace/.test(e.message),
+    );
+    const replacedLogs: string[] = [];
+    const replaced = await openMriTextTrain(data({ reports: latin, invalidUtf8: 'replace' }) as never, { batchSize: 4, seed: 0 }, (m) => replacedLogs.push(m));
+    try {
+      assert.equal(replaced.size, 8);
+      assert.match(replacedLogs.join('\n'), /1 line\(s\) of .*latin1\.tsv held invalid UTF-8, read with U\+FFFD replacements \(e\.g\. line 5\)/);
+    } finally {
+      await replaced.close();
+    }
+    assert.throws(() => data({ invalidUtf8: 'latin1' }), (e: unknown) => e instanceof ConfigError && e.field === 'data.invalidUtf8');
     // No reports file beside a manifest without a report column.
     const bare = path.join(tmp, 'bare');
     await synthCohort({ out: bare, subjects: 4, visits: 1, seed: 5, shape: SHAPE as [number, number, number], sites: 1, progress: false });

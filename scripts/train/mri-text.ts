@@ -11,6 +11,7 @@
  *                                   # reports.tsv beside the manifest (`geoclr reports COHORT` writes it)
  *   reportColumn: report            # the column holding the text
  *   onMissingReport: skip           # or error: a session without a (non-empty) report
+ *   invalidUtf8: error              # or replace (U+FFFD, counted): invalid UTF-8 in the reports file
  *   tokenizer: bert-base-uncased    # or a tokenizer folder
  *   maxLength: 128                  # tokens, [CLS]/[SEP] included; longer reports are truncated (counted)
  *   vocabulary: corpus              # the ids the training reports use (compact embedding table), or full
@@ -34,13 +35,15 @@ export interface MriTextDataConfig extends MriDataConfig {
   reports: string | null;
   reportColumn: string;
   onMissingReport: 'skip' | 'error';
+  /** Invalid UTF-8 in the reports file: an error naming the line and byte, or U+FFFD replacements (counted). */
+  invalidUtf8: 'error' | 'replace';
   /** 'bert-base-uncased' or an absolute tokenizer folder. */
   tokenizer: string;
   maxLength: number;
   vocabulary: 'corpus' | 'full';
 }
 
-const TEXT_KEYS = ['reports', 'reportColumn', 'onMissingReport', 'tokenizer', 'maxLength', 'vocabulary'];
+const TEXT_KEYS = ['reports', 'reportColumn', 'onMissingReport', 'invalidUtf8', 'tokenizer', 'maxLength', 'vocabulary'];
 const MRI_KEYS = ['manifest', 'cohort', 'filter', 'preprocess', 'augment', 'views', 'workers', 'cache', 'onBadFile', 'types'];
 
 export const IDS_INPUT = 'input_ids';
@@ -68,6 +71,7 @@ export function resolveMriTextData(section: Obj, field: string, baseDir: string)
     reports,
     reportColumn: string(section.reportColumn, `${field}.reportColumn`, 'report'),
     onMissingReport: oneOfValues(section.onMissingReport, `${field}.onMissingReport`, ['skip', 'error'] as const, 'skip'),
+    invalidUtf8: oneOfValues(section.invalidUtf8, `${field}.invalidUtf8`, ['error', 'replace'] as const, 'error'),
     tokenizer,
     maxLength: number(section.maxLength, `${field}.maxLength`, 128, { min: 3, max: 4096, integer: true }),
     vocabulary: oneOfValues(section.vocabulary, `${field}.vocabulary`, ['corpus', 'full'] as const, 'corpus'),
@@ -87,6 +91,8 @@ export interface ReportJoin {
   missing: number;
   empty: number;
   skippedExamples: string[];
+  /** Lines of the reports file read with U+FFFD replacements (invalidUtf8: replace). */
+  replacedLines: number[];
 }
 
 /**
@@ -94,21 +100,22 @@ export interface ReportJoin {
  * manifest's own report column. Sessions without a non-empty report are skipped and counted, or fail
  * (`onMissingReport: error`) with a FileFormatError naming the session.
  */
-export function joinReports(rows: ManifestRow[], cfg: Pick<MriTextDataConfig, 'reports' | 'reportColumn' | 'onMissingReport' | 'manifest'>): ReportJoin {
+export function joinReports(rows: ManifestRow[], cfg: Pick<MriTextDataConfig, 'reports' | 'reportColumn' | 'onMissingReport' | 'manifest'> & { invalidUtf8?: 'error' | 'replace' }): ReportJoin {
   const reports = new Map<string, string>();
-  const out: ReportJoin = { rows: [], reports, missing: 0, empty: 0, skippedExamples: [] };
+  const out: ReportJoin = { rows: [], reports, missing: 0, empty: 0, skippedExamples: [], replacedLines: [] };
   if (cfg.reports != null) {
     const records = rows.map((r): Record<string, string> => (r.session_id != null ? { subject_id: r.subject_id, session_id: r.session_id } : { subject_id: r.subject_id }));
     let table;
     try {
-      table = readReports(cfg.reports, { manifest: records, reportColumn: cfg.reportColumn, onMissing: cfg.onMissingReport });
+      table = readReports(cfg.reports, { manifest: records, reportColumn: cfg.reportColumn, onMissing: cfg.onMissingReport, invalidUtf8: cfg.invalidUtf8 ?? 'error' });
     } catch (e) {
       // readReports' hint names its own option; point at the config key instead.
       if (e instanceof FileFormatError && /pass onMissing/.test(e.problem)) throw new FileFormatError(e.file, e.problem.replace(/\(pass onMissing: 'skip'[^)]*\)/, '(set data.onMissingReport: skip to skip such sessions)'));
+      if (e instanceof FileFormatError && /invalidUtf8: 'replace'/.test(e.problem)) throw new FileFormatError(e.file, e.problem.replace("read it with { invalidUtf8: 'replace' }", 'set data.invalidUtf8: replace'));
       throw e;
     }
     for (const r of table.rows) reports.set(sampleKey(r), r.report);
-    Object.assign(out, { missing: table.missing, empty: table.empty, skippedExamples: table.skippedExamples });
+    Object.assign(out, { missing: table.missing, empty: table.empty, skippedExamples: table.skippedExamples, replacedLines: table.replacedLines });
   } else {
     if (rows.length > 0 && !(cfg.reportColumn in rows[0])) {
       throw new ConfigError(
@@ -164,6 +171,7 @@ export async function openMriTextTrain(data: Obj, opts: { batchSize: number; see
   const j = join as unknown as ReportJoin;
   try {
     if (j.missing + j.empty > 0) log(skippedText(j));
+    if (j.replacedLines.length > 0) log(`${j.replacedLines.length} line(s) of ${cfg.reports} held invalid UTF-8, read with U+FFFD replacements (e.g. line ${j.replacedLines[0]})`);
     const texts = j.rows.map((r) => j.reports.get(sampleKey(r))!);
     const { pipeline, truncated } = await trainingPipeline(cfg, texts);
     if (truncated > 0) log(`${truncated} of ${texts.length} reports are longer than ${cfg.maxLength} tokens and are truncated (data.maxLength)`);
