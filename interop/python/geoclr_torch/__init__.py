@@ -16,6 +16,7 @@ Every encoder returns ``EncoderOutput(representation, projection)``.
 """
 from .models import (
     BasicBlock,
+    ConvNetEncoder,
     DenseNetEncoder,
     EncoderOutput,
     MLPHead,
@@ -28,6 +29,7 @@ from .safetensors_lite import SafetensorsError, load, load_file, load_metadata, 
 
 __all__ = [
     "BasicBlock",
+    "ConvNetEncoder",
     "DenseNetEncoder",
     "EncoderOutput",
     "MLPHead",
