@@ -25,3 +25,6 @@ export * from './io/model-file.js';
 // --- evaluation ---
 export * from './eval/index.js';
 export * from './report/index.js';
+
+// --- contrastive analysis (SepCLR, cVAE, MM-cVAE) ---
+export * from './contrastive-analysis/index.js';
