@@ -25,6 +25,7 @@ from .models import (
     build_encoder,
     resolve_config,
 )
+from .contrastive import SepCLRModel, SimCLRModel, sep_clr_loss
 from .safetensors_lite import SafetensorsError, load, load_file, load_metadata, read_header, save, save_file
 
 __all__ = [
@@ -37,6 +38,9 @@ __all__ = [
     "TextTransformerEncoder",
     "build_encoder",
     "resolve_config",
+    "SepCLRModel",
+    "SimCLRModel",
+    "sep_clr_loss",
     "SafetensorsError",
     "load",
     "load_file",
