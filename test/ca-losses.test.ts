@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import * as g from 'geoclr';
 import { ShapeError, ValueError } from 'geoclr';
-import { assertNoLeak } from './support/tf.js';
+import { assertNoLeak, valueAndGrads } from './support/tf.js';
 
 const { tf } = g;
 type T = g.tf.Tensor;
@@ -14,16 +14,6 @@ type T = g.tf.Tensor;
 function randn(shape: number[], seed: number, scale = 1, shift = 0): T {
   const rng = new g.Rng(seed);
   return tf.tensor(Array.from(rng.normalArray(shape.reduce((a, b) => a * b, 1)), (v) => v * scale + shift), shape);
-}
-
-function valueAndGrads(f: (...xs: T[]) => g.tf.Scalar, xs: T[]): { value: number; grads: Float32Array[] } {
-  const v = f(...xs);
-  const value = v.dataSync()[0];
-  v.dispose();
-  const grads = tf.grads((...ts: T[]) => f(...ts))(xs);
-  const out = grads.map((x) => x.dataSync() as Float32Array);
-  tf.dispose(grads);
-  return { value, grads: out };
 }
 
 const allFinite = (a: ArrayLike<number>) => Array.from(a).every(Number.isFinite);

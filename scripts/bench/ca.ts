@@ -5,8 +5,6 @@
  * 2 threads and at 1 (geoclr's wasm runs on one core). Cases: the demo's 2D digits-on-texture model and its 3D
  * MRI model. Writes a table to stdout and bench/results/ca.json.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,8 +15,7 @@ import { writeFileAtomicSync } from '../../src/util/fs.js';
 import { AdamW } from '../../src/nn/optim.js';
 import { buildMethod } from '../../src/contrastive-analysis/methods.js';
 import { resolveContrastiveAnalysisConfig } from '../../src/contrastive-analysis/config.js';
-
-const PYTHON = process.env.GEOCLR_PYTHON ?? '/usr/bin/python3';
+import { runPythonJson, timeMs, type Timing } from './timing.js';
 
 interface Case {
   name: string;
@@ -35,23 +32,6 @@ const CASES: Case[] = [
   { name: '2D 32×32, B=64', shape: [32, 32], batch: 64, encoder: { arch: 'convnet2d', widths: [16, 32, 64], pooling: 'avg' }, commonDim: 16, salientDim: 16, hidden: 64 },
   { name: '3D 32×40×32, B=16', shape: [32, 40, 32], batch: 16, encoder: { arch: 'convnet3d', widths: [8, 16, 32], pooling: 'flatten', inputShape: [32, 40, 32] }, commonDim: 16, salientDim: 16, hidden: 64 },
 ];
-
-interface Timing {
-  min: number;
-  median: number;
-}
-
-function timeMs(fn: () => void, reps: number, warmup = 2): Timing {
-  for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return { min: times[0], median: times[Math.floor(times.length / 2)] };
-}
 
 /** One SepCLR training step of geoclr (forward of both views, loss, backward, AdamW) on fixed data. */
 function geoclrStep(c: Case, reps: number): Timing {
@@ -107,17 +87,9 @@ export async function run(argv: string[]): Promise<number> {
   const threads = Number(values.threads);
   let torchProblem: string | null = null;
   const runTorch = (n: number): Record<string, Timing> | null => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'geoclr-bench-ca-'));
-    try {
-      const spec = path.join(dir, 'spec.json');
-      writeFileSync(spec, JSON.stringify({ threads: n, reps, cases }));
-      const r = spawnSync(PYTHON, [path.resolve('scripts/bench/ca_torch.py'), spec], { encoding: 'utf8', maxBuffer: 1 << 26 });
-      if (r.status === 0) return JSON.parse(r.stdout.trim().split('\n').pop()!);
-      torchProblem = `PyTorch side failed (${PYTHON}): ${r.stderr.trim().split('\n').pop()}`;
-      return null;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { result, problem } = runPythonJson<Record<string, Timing>>('scripts/bench/ca_torch.py', { threads: n, reps, cases }, 'geoclr-bench-ca-');
+    torchProblem ??= problem;
+    return result;
   };
   const torch = runTorch(threads);
   const torch1 = threads === 1 ? torch : runTorch(1);

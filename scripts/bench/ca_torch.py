@@ -6,24 +6,12 @@ usage: ca_torch.py SPEC.json — prints {case name: {"min": ms, "median": ms}} a
 import json
 import os
 import sys
-import time
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "interop", "python"))
 from geoclr_torch import SepCLRModel, sep_clr_loss  # noqa: E402
-
-
-def timing(fn, reps, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return {"min": times[0], "median": times[len(times) // 2]}
+from nn_torch import median_ms as timing  # noqa: E402  (same folder: best-of-N and median, in ms)
 
 
 def main():
