@@ -145,6 +145,16 @@ describe('view augmentation', () => {
       return o;
     };
     assert.deepEqual(run(), run());
+    // Resized crop: the full box is the identity; a quarter-area box of a ramp is a ramp of half the slope.
+    const ramp = Float32Array.from({ length: 64 }, (_, i) => i % 8); // 8 × 8, value = column
+    const id = new Float32Array(64);
+    g.augmentInto(id, ramp, [8, 8], g.resolveViewAugmentation({ crop: [1, 1], shift: 0, gain: 0, bias: 0, noise: 0 }, 2), new g.Rng(1));
+    assert.deepEqual(id, ramp);
+    const zoom = new Float32Array(64);
+    g.augmentInto(zoom, ramp, [8, 8], g.resolveViewAugmentation({ crop: [0.25, 0.25], shift: 0, gain: 0, bias: 0, noise: 0 }, 2), new g.Rng(2));
+    for (let x = 1; x < 8; x++) assert.ok(Math.abs(zoom[x] - zoom[x - 1] - 0.5) < 1e-5, `slope at ${x}: ${zoom[x] - zoom[x - 1]}`);
+    for (let y = 1; y < 8; y++) assert.deepEqual(zoom.subarray(y * 8, y * 8 + 8), zoom.subarray(0, 8));
+    assert.throws(() => g.resolveViewAugmentation({ crop: [0, 1] }, 2), ConfigError);
     assert.throws(() => g.resolveViewAugmentation({ flip: [2] }, 2), ConfigError);
     assert.throws(() => g.resolveViewAugmentation({ gain: 1.5 }, 2), ConfigError);
     assert.throws(() => g.resolveViewAugmentation({ blur: 1 } as never, 2), ConfigError);
@@ -246,6 +256,7 @@ describe('evaluateSeparation', () => {
     assert.equal(s.background_salient_norm, 0);
     assert.ok(s.hsic < 0.3, `HSIC of independent spaces ${s.hsic}`);
     assert.equal(s.salient.metric, 'balanced_accuracy');
+    assert.ok(s.common[0].background_from_common! > 0.95 && s.common[0].background_from_salient! < 0.6, JSON.stringify(s.common[0]));
     assert.equal(s.probe_samples.train + s.probe_samples.test, 60);
   });
 });

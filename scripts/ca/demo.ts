@@ -35,11 +35,25 @@ import {
 import { digitsOnTexture } from '../../modalities/images/index.js';
 import { cohortContrastiveDataset, readManifest, readNifti, writeNiftiSync, type Manifest, type Volume } from '../../modalities/mri/index.js';
 
-export const CA_METHODS: { method: CAMethod; label: string }[] = [
-  { method: 'sepclr', label: 'SepCLR (k-JEM)' },
-  { method: 'cvae', label: 'cVAE' },
-  { method: 'mm-cvae', label: 'MM-cVAE' },
-  { method: 'simclr', label: 'SimCLR (one space)' },
+export interface CAEntry {
+  /** `name` in summary.json. */
+  name: string;
+  method: CAMethod;
+  label: string;
+  /** Extra config (e.g. regularisers). */
+  extra?: Partial<ContrastiveAnalysisConfig>;
+  /** Only in default mode. */
+  defaultOnly?: boolean;
+}
+
+export const CA_METHODS: CAEntry[] = [
+  { name: 'sepclr', method: 'sepclr', label: 'SepCLR (k-JEM)' },
+  { name: 'cvae', method: 'cvae', label: 'cVAE' },
+  { name: 'mm-cvae', method: 'mm-cvae', label: 'MM-cVAE' },
+  { name: 'simclr', method: 'simclr', label: 'SimCLR (one space)' },
+  // The information-theoretic regularisers of geoclr on top of SepCLR's (same budget): HSIC(common, s') and
+  // MMD(background common, target common).
+  { name: 'sepclr+hsic+mmd', method: 'sepclr', label: 'SepCLR + HSIC + MMD', extra: { sepclr: { hsic: 100, mmdCommon: 100 } }, defaultOnly: true },
 ];
 
 /** Budget and model of one data set (the same for every method). */
@@ -86,7 +100,7 @@ export const CA_PARAMS: Record<'default' | 'quick', CADemoParams> = {
 
 /** One row of summary.json → contrastive_analysis. */
 export interface CARow {
-  name: CAMethod;
+  name: string;
   label: string;
   dataset: string;
   salient_factor: string;
@@ -95,6 +109,8 @@ export interface CARow {
   salient_from_common: number;
   common_from_common: number;
   common_from_salient: number;
+  /** The common factor probed on background samples from the common space (null when not defined). */
+  common_from_common_background: number | null;
   /** (salient_from_salient − salient_from_common) + (common_from_common − common_from_salient). */
   separation: number;
   background_salient_norm: number;
@@ -129,9 +145,10 @@ export interface CADemoResult {
   seconds: number;
 }
 
-function configFor(method: CAMethod, b: DatasetBudget, seed: number, steps: number, inputShape: number[]): ContrastiveAnalysisConfig {
+function configFor(entry: CAEntry, b: DatasetBudget, seed: number, steps: number, inputShape: number[]): ContrastiveAnalysisConfig {
   return {
-    method,
+    ...(entry.extra ?? {}),
+    method: entry.method,
     encoder: { ...b.encoder, inputShape },
     commonDim: b.commonDim,
     salientDim: b.salientDim,
@@ -189,10 +206,9 @@ interface Figures {
 }
 
 /** Reconstructions and latent traversals of a VAE; gradient × input saliency of every method. */
-function figures(ds: ContrastiveDataset, split: Split, fit: FitResult, dir: string, affine: Volume['affine'] | null, spacing: number[] | null): Figures {
+function figures(ds: ContrastiveDataset, split: Split, fit: FitResult, dir: string, affine: Volume['affine'] | null, spacing: number[] | null, name: string): Figures {
   const blocks: ReportBlock[] = [];
   const m = fit.method;
-  const name = fit.config.method;
   const ex = examples(ds, split, 8);
   const is3d = ds.shape.length === 3;
   const scale = is3d ? 4 : 3;
@@ -325,13 +341,15 @@ export function verdict(rows: CARow[]): string[] {
   for (const dataset of [...new Set(rows.map((r) => r.dataset))]) {
     const sep = rows.find((r) => r.dataset === dataset && r.name === 'sepclr');
     const vaes = rows.filter((r) => r.dataset === dataset && (r.name === 'cvae' || r.name === 'mm-cvae'));
+    const variant = rows.find((r) => r.dataset === dataset && r.name === 'sepclr+hsic+mmd');
     if (!sep || vaes.length === 0) continue;
     const best = vaes.reduce((a, b) => (b.separation > a.separation ? b : a));
     const word = sep.separation > best.separation ? 'separates better than' : 'does not separate better than';
     out.push(
       `${dataset}: SepCLR ${word} the best VAE (${best.label}) on this budget — separation ${sep.separation.toFixed(3)} vs ${best.separation.toFixed(3)} ` +
         `(salient factor ${sep.salient_from_salient.toFixed(2)}/${sep.salient_from_common.toFixed(2)} vs ${best.salient_from_salient.toFixed(2)}/${best.salient_from_common.toFixed(2)} from salient/common; ` +
-        `common factor ${sep.common_from_common.toFixed(2)}/${sep.common_from_salient.toFixed(2)} vs ${best.common_from_common.toFixed(2)}/${best.common_from_salient.toFixed(2)} from common/salient).`,
+        `common factor ${sep.common_from_common.toFixed(2)}/${sep.common_from_salient.toFixed(2)} vs ${best.common_from_common.toFixed(2)}/${best.common_from_salient.toFixed(2)} from common/salient).` +
+        (variant ? ` With geoclr's HSIC + MMD regularisers: separation ${variant.separation.toFixed(3)}.` : ''),
     );
   }
   return out;
@@ -374,18 +392,19 @@ export async function runContrastiveAnalysisDemo(opts: CADemoOptions): Promise<C
     const blocks: ReportBlock[] = [];
     const figureBlocks: ReportBlock[] = [];
     const curves: ReportBlock[] = [];
-    for (const { method, label } of CA_METHODS) {
+    for (const entry of CA_METHODS.filter((e) => !(opts.quick && e.defaultOnly))) {
+      const { name, label } = entry;
       log(`contrastive-analysis: ${ds.name}: ${label}, ${steps} steps × ${budget.batchSize}`);
-      const cfg = configFor(method, budget, opts.seed, steps, ds.shape);
+      const cfg = configFor(entry, budget, opts.seed, steps, ds.shape);
       const lines: string[] = [];
       const fit = fitContrastiveAnalysis(ds, cfg, { indices: split.train, onLog: (r) => lines.push(JSON.stringify(r)) });
-      writeFileSync(path.join(dir, `${method}-metrics.jsonl`), lines.join('\n') + '\n');
+      writeFileSync(path.join(dir, `${name}-metrics.jsonl`), lines.join('\n') + '\n');
       const tr = embedDataset(fit.method, ds, split.train);
       const te = embedDataset(fit.method, ds, split.test);
       const s = evaluateSeparation(ds, tr, te, { seed: opts.seed });
       const last = fit.history[fit.history.length - 1];
       rows.push({
-        name: method,
+        name,
         label,
         dataset: ds.name,
         salient_factor: ds.salient.name,
@@ -394,6 +413,7 @@ export async function runContrastiveAnalysisDemo(opts: CADemoOptions): Promise<C
         salient_from_common: round(s.salient_from_common),
         common_from_common: round(s.common_from_common),
         common_from_salient: round(s.common_from_salient),
+        common_from_common_background: s.common[0].background_from_common == null ? null : round(s.common[0].background_from_common),
         separation: round(s.salient_from_salient - s.salient_from_common + s.common_from_common - s.common_from_salient),
         background_salient_norm: round(s.background_salient_norm),
         hsic: round(s.hsic),
@@ -406,7 +426,7 @@ export async function runContrastiveAnalysisDemo(opts: CADemoOptions): Promise<C
         samples_per_second: round(fit.samplesPerSecond, 1),
         final_terms: Object.fromEntries(Object.entries(last.terms).map(([k, v]) => [k, round(v, 4)])),
       });
-      figureBlocks.push(...figures(ds, split, fit, dir, affine, spacing).blocks);
+      figureBlocks.push(...figures(ds, split, fit, dir, affine, spacing, name).blocks);
       const termNames = Object.keys(last.terms);
       curves.push({
         type: 'lineChart',
@@ -428,6 +448,7 @@ export async function runContrastiveAnalysisDemo(opts: CADemoOptions): Promise<C
         { key: 'salient_from_common', label: `${ds.salient.name} ← common`, better: 'lower', digits: 3 },
         { key: 'common_from_common', label: `${ds.common[0].name} ← common`, better: 'higher', digits: 3 },
         { key: 'common_from_salient', label: `${ds.common[0].name} ← salient`, better: 'lower', digits: 3 },
+        { key: 'common_from_common_background', label: `${ds.common[0].name} ← common (background)`, digits: 3, description: 'the common factor probed on background samples' },
         { key: 'separation', better: 'higher', digits: 3, description: '(sal←sal − sal←com) + (com←com − com←sal)' },
         { key: 'background_salient_norm', label: 'bg ‖s‖ / target ‖s‖', better: 'lower', digits: 2 },
         { key: 'hsic', label: 'nHSIC(common, salient)', better: 'lower', digits: 2 },

@@ -3,7 +3,9 @@
  * their `evaluation_script.py`): linear probes trained on the training split's *target* samples and scored on the
  * held-out targets — the salient factor from the salient space (should be high) and from the common space (low), the
  * common factors from the common space (high) and from the salient space (low). Classification factors are scored
- * by balanced accuracy, continuous ones by R². Plus two label-free checks on the held-out samples:
+ * by balanced accuracy, continuous ones by R². The common factors are also probed on background samples
+ * (`background_from_common`): whether the common space holds them where no salient pattern overlays them. Plus two
+ * label-free checks on the held-out samples:
  * - the background salient norm: mean ‖s‖ over background samples / mean ‖s‖ over targets, in the code the
  *   background is pushed to zero in (SepCLR's salient projection; the VAEs' salient posterior mean) — 0 = the
  *   background carries no salient information, SepCLR's "information-less" constraint; ≈ 1 = no distinction;
@@ -21,8 +23,12 @@ import type { Embeddings } from './fit.js';
 export interface FactorScores {
   factor: string;
   metric: 'balanced_accuracy' | 'r2';
+  /** Probed on targets (the protocol). */
   from_common: number;
   from_salient: number;
+  /** Common factors only: the same probes on background samples (does the common space hold the factor there?). */
+  background_from_common?: number;
+  background_from_salient?: number;
 }
 
 export interface SeparationScores {
@@ -63,18 +69,21 @@ function score(x: Matrix, y: unknown[], spec: FactorSpec, nTrain: number, seed: 
  */
 export function evaluateSeparation(ds: ContrastiveDataset, train: Embeddings, test: Embeddings, opts: { seed?: number } = {}): SeparationScores {
   const seed = opts.seed ?? 0;
-  const targets = (e: Embeddings, factor: string) => {
+  const members = (e: Embeddings, factor: string, group = 1) => {
     const pos: number[] = [];
     e.indices.forEach((sample, k) => {
-      if (ds.group[sample] === 1 && ds.factors[factor][sample] != null) pos.push(k);
+      if (ds.group[sample] === group && ds.factors[factor][sample] != null) pos.push(k);
     });
     return pos;
   };
-  const probe = (spec: FactorSpec): FactorScores => {
-    const trPos = targets(train, spec.name);
-    const tePos = targets(test, spec.name);
+  const targets = (e: Embeddings, factor: string) => members(e, factor, 1);
+  const probe = (spec: FactorSpec, group = 1): FactorScores => {
+    const trPos = members(train, spec.name, group);
+    const tePos = members(test, spec.name, group);
     if (trPos.length < 2 || tePos.length < 1) {
-      throw new ValueError(`evaluateSeparation: factor '${spec.name}' has ${trPos.length} training and ${tePos.length} held-out target samples`);
+      throw new ValueError(
+        `evaluateSeparation: factor '${spec.name}' has ${trPos.length} training and ${tePos.length} held-out ${group ? 'target' : 'background'} samples`,
+      );
     }
     const y = [...trPos.map((k) => ds.factors[spec.name][train.indices[k]]), ...tePos.map((k) => ds.factors[spec.name][test.indices[k]])];
     const space = (which: 'common' | 'salient') => {
@@ -94,7 +103,14 @@ export function evaluateSeparation(ds: ContrastiveDataset, train: Embeddings, te
     };
   };
   const salient = probe(ds.salient);
-  const common = ds.common.map(probe);
+  const common = ds.common.map((spec) => {
+    const onTargets = probe(spec);
+    const bgTrain = members(train, spec.name, 0);
+    const classes = new Set(bgTrain.map((k) => String(ds.factors[spec.name][train.indices[k]])));
+    if (bgTrain.length < 2 || members(test, spec.name, 0).length < 1 || (spec.task === 'classification' && classes.size < 2)) return onTargets;
+    const onBackground = probe(spec, 0);
+    return { ...onTargets, background_from_common: onBackground.from_common, background_from_salient: onBackground.from_salient };
+  });
 
   // Label-free checks on the held-out samples.
   const norms = { background: 0, target: 0 };

@@ -8,6 +8,12 @@ import { ConfigError } from '../errors.js';
 import { Rng } from '../util/random.js';
 
 export interface ViewAugmentation {
+  /**
+   * Random resized crop: a box covering a fraction of the image drawn uniformly in [lo, hi] (same fraction per axis,
+   * √ or ∛ of it), at a random position, resampled (bi/trilinear) back to the full size — SimCLR's main augmentation.
+   * Default null (off).
+   */
+  crop?: [number, number] | null;
   /** Largest translation per axis, in pixels/voxels (uniform integer in [−shift, shift]). Default 2. */
   shift?: number;
   /** Axes flipped with probability 1/2 each (0 = first spatial axis). Default none. */
@@ -24,9 +30,15 @@ export type ResolvedViewAugmentation = Required<ViewAugmentation>;
 
 /** Validates an augmentation spec and fills its defaults. */
 export function resolveViewAugmentation(spec: ViewAugmentation | undefined, dims: number, field = 'augment'): ResolvedViewAugmentation {
-  const s = { shift: 2, flip: [] as number[], gain: 0.1, bias: 0.1, noise: 0.05, ...(spec ?? {}) };
+  const s = { crop: null as [number, number] | null, shift: 2, flip: [] as number[], gain: 0.1, bias: 0.1, noise: 0.05, ...(spec ?? {}) };
   for (const k of Object.keys(spec ?? {})) {
-    if (!['shift', 'flip', 'gain', 'bias', 'noise'].includes(k)) throw new ConfigError(`${field}.${k}`, 'unknown key; expected shift, flip, gain, bias, noise');
+    if (!['crop', 'shift', 'flip', 'gain', 'bias', 'noise'].includes(k)) throw new ConfigError(`${field}.${k}`, 'unknown key; expected crop, shift, flip, gain, bias, noise');
+  }
+  if (s.crop != null) {
+    const c = s.crop;
+    if (!Array.isArray(c) || c.length !== 2 || !(c[0] > 0 && c[0] <= c[1] && c[1] <= 1)) {
+      throw new ConfigError(`${field}.crop`, `must be [lo, hi] with 0 < lo ≤ hi ≤ 1 (area fraction), got ${JSON.stringify(c)}`);
+    }
   }
   if (!Number.isInteger(s.shift) || s.shift < 0) throw new ConfigError(`${field}.shift`, `must be an integer ≥ 0, got ${JSON.stringify(s.shift)}`);
   if (!Array.isArray(s.flip) || s.flip.some((a) => !Number.isInteger(a) || a < 0 || a >= dims)) {
@@ -45,6 +57,11 @@ export function resolveViewAugmentation(spec: ViewAugmentation | undefined, dims
  */
 export function augmentInto(out: Float32Array, src: Float32Array, shape: readonly number[], spec: ResolvedViewAugmentation, rng: Rng): void {
   const dims = shape.length;
+  if (spec.crop != null) {
+    const cropped = new Float32Array(src.length);
+    resizedCrop(cropped, src, shape, rng.uniform(spec.crop[0], spec.crop[1]), rng);
+    src = cropped;
+  }
   const shifts = shape.map(() => (spec.shift > 0 ? rng.int(-spec.shift, spec.shift + 1) : 0));
   const flips = shape.map((_, a) => spec.flip.includes(a) && rng.bernoulli(0.5));
   const gain = spec.gain > 0 ? rng.uniform(1 - spec.gain, 1 + spec.gain) : 1;
@@ -92,4 +109,45 @@ export function augmentBatch(
     for (let s = 0; s < k; s++) augmentInto(out.subarray(s * size, (s + 1) * size), batch.subarray(s * size, (s + 1) * size), shape, spec, rng);
     return out;
   });
+}
+
+/**
+ * A box of `fraction` of the image (each side × fraction^(1/dims)) at a random position, resampled to the full size
+ * by separable linear interpolation (pixel centres aligned, edges clamped).
+ */
+function resizedCrop(out: Float32Array, src: Float32Array, shape: readonly number[], fraction: number, rng: Rng): void {
+  const dims = shape.length;
+  const side = Math.pow(fraction, 1 / dims);
+  let cur = src;
+  // One axis at a time: resample axis a of `cur` (shape fixed) into `next`.
+  for (let a = 0; a < dims; a++) {
+    const n = shape[a];
+    const len = Math.max(1, n * side);
+    const start = rng.uniform(0, n - len);
+    const scale = len / n;
+    const lo = new Int32Array(n);
+    const hi = new Int32Array(n);
+    const w = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = Math.min(n - 1, Math.max(0, start + (i + 0.5) * scale - 0.5));
+      lo[i] = Math.floor(x);
+      hi[i] = Math.min(n - 1, lo[i] + 1);
+      w[i] = x - lo[i];
+    }
+    let inner = 1;
+    for (let b = a + 1; b < dims; b++) inner *= shape[b];
+    const outer = src.length / (inner * n);
+    const next = a === dims - 1 ? out : new Float32Array(src.length);
+    for (let o = 0; o < outer; o++) {
+      const base = o * n * inner;
+      for (let i = 0; i < n; i++) {
+        const r0 = base + lo[i] * inner;
+        const r1 = base + hi[i] * inner;
+        const d = base + i * inner;
+        const t = w[i];
+        for (let k = 0; k < inner; k++) next[d + k] = cur[r0 + k] * (1 - t) + cur[r1 + k] * t;
+      }
+    }
+    cur = next;
+  }
 }
