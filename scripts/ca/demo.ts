@@ -68,6 +68,8 @@ export interface DatasetBudget {
   augment: ContrastiveAnalysisConfig['augment'];
   /** VAE likelihood (bernoulli for [0, 1] images, gaussian for z-scored MRI). */
   likelihood: 'gaussian' | 'bernoulli';
+  /** VAE decoder widths, coarse to fine (narrow at full resolution: the last stage's conv dominates its cost). */
+  decoderWidths: number[];
 }
 
 export interface CADemoParams {
@@ -89,12 +91,12 @@ const MRI_BASE = { ...IMAGES_BASE, augment: { shift: 1, gain: 0.05, bias: 0.05, 
 /** Sizes per mode, measured on the 2-core development machine (README, contrastive-analysis section). */
 export const CA_PARAMS: Record<'default' | 'quick', CADemoParams> = {
   default: {
-    images: { ...IMAGES_BASE, n: 3000, steps: 150, batchSize: 64, encoder: { arch: 'convnet2d', widths: [16, 32, 64], pooling: 'flatten' } },
-    mri: { ...MRI_BASE, steps: 60, batchSize: 16, encoder: { arch: 'convnet3d', widths: [8, 16, 32], pooling: 'flatten' } },
+    images: { ...IMAGES_BASE, n: 2000, steps: 120, batchSize: 64, encoder: { arch: 'convnet2d', widths: [16, 32, 64], pooling: 'flatten' }, decoderWidths: [64, 32, 8] },
+    mri: { ...MRI_BASE, steps: 40, batchSize: 16, encoder: { arch: 'convnet3d', widths: [8, 16, 32], pooling: 'flatten' }, decoderWidths: [32, 16, 4] },
   },
   quick: {
-    images: { ...IMAGES_BASE, n: 1200, steps: 50, batchSize: 32, encoder: { arch: 'convnet2d', widths: [8, 16, 32], pooling: 'flatten' } },
-    mri: { ...MRI_BASE, steps: 20, batchSize: 16, encoder: { arch: 'convnet3d', widths: [4, 8], pooling: 'flatten' } },
+    images: { ...IMAGES_BASE, n: 1200, steps: 50, batchSize: 32, encoder: { arch: 'convnet2d', widths: [8, 16, 32], pooling: 'flatten' }, decoderWidths: [32, 16, 8] },
+    mri: { ...MRI_BASE, steps: 20, batchSize: 16, encoder: { arch: 'convnet3d', widths: [4, 8], pooling: 'flatten' }, decoderWidths: [8, 4] },
   },
 };
 
@@ -159,6 +161,7 @@ function configFor(entry: CAEntry, b: DatasetBudget, seed: number, steps: number
     seed,
     augment: b.augment,
     logEvery: Math.max(1, Math.floor(steps / 20)),
+    decoderWidths: b.decoderWidths,
     vae: { likelihood: b.likelihood },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Convolutional decoders, 3D and 2D — the mirror of `ConvNetEncoder`: a linear map from the latent code to a small
- * feature map, then stages of `nearest ×2 upsampling → Conv (stride 1) → BatchNorm → ReLU`, and a final conv to the
- * output channels (no activation: means of a gaussian likelihood or logits of a bernoulli one). Upsampling + conv
+ * feature map, then stages of `nearest ×2 upsampling → Conv (stride 1) → BatchNorm → ReLU`, and a final conv (1×1 by
+ * default) to the output channels (no activation: means of a gaussian likelihood or logits of a bernoulli one). Upsampling + conv
  * instead of transposed convolutions avoids tfjs-wasm's naive 3D transposed-conv kernels and the checkerboard
  * artefacts of strided transposed convs (Odena et al., Distill 2016).
  *
@@ -25,6 +25,9 @@ export interface ConvDecoderConfig {
   outChannels?: number;
   /** Odd kernel size. Default 3. */
   kernel?: number;
+  /** Odd kernel size of the output conv. Default 1: a per-voxel linear map of the last stage's channels (the last
+   * stage's 3×3(×3) conv already mixes neighbours; a second full-resolution 3D conv would double the decoder's cost). */
+  outKernel?: number;
   batchNorm?: boolean;
 }
 
@@ -66,7 +69,7 @@ export class ConvDecoder extends Module {
 
   constructor(config: ConvDecoderConfig, opts: { seed?: number | string; rng?: Rng } = {}) {
     super();
-    const c: Required<ConvDecoderConfig> = { widths: [64, 32, 16], outChannels: 1, kernel: 3, batchNorm: true, ...config };
+    const c: Required<ConvDecoderConfig> = { widths: [64, 32, 16], outChannels: 1, kernel: 3, outKernel: 1, batchNorm: true, ...config };
     if (c.dims !== 2 && c.dims !== 3) throw new ConfigError('decoder.dims', `must be 2 or 3, got ${JSON.stringify(c.dims)}`);
     const posInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
     if (!posInt(c.latentDim)) throw new ConfigError('decoder.latentDim', `must be a positive integer, got ${JSON.stringify(c.latentDim)}`);
@@ -74,6 +77,7 @@ export class ConvDecoder extends Module {
       throw new ConfigError('decoder.widths', `must be a non-empty list of positive integers, got ${JSON.stringify(c.widths)}`);
     }
     if (!posInt(c.kernel) || c.kernel % 2 !== 1) throw new ConfigError('decoder.kernel', `must be odd, got ${JSON.stringify(c.kernel)}`);
+    if (!posInt(c.outKernel) || c.outKernel % 2 !== 1) throw new ConfigError('decoder.outKernel', `must be odd, got ${JSON.stringify(c.outKernel)}`);
     const stages = c.widths.length;
     const f = 2 ** stages;
     if (!Array.isArray(c.outputShape) || c.outputShape.length !== c.dims || !c.outputShape.every((n) => posInt(n) && n % f === 0)) {
@@ -90,8 +94,8 @@ export class ConvDecoder extends Module {
     const blocks = c.widths.map((w, i) => new UpBlock(c.dims, w, c.widths[Math.min(i + 1, stages - 1)], c.kernel, c.batchNorm, rng));
     this.blocks = this.addModule('blocks', new ModuleList(blocks));
     const last = c.widths[stages - 1];
-    const outOpts = { padding: Math.floor(c.kernel / 2), rng };
-    this.out = this.addModule('out', c.dims === 3 ? new Conv3d(last, c.outChannels, c.kernel, outOpts) : new Conv2d(last, c.outChannels, c.kernel, outOpts));
+    const outOpts = { padding: Math.floor(c.outKernel / 2), rng };
+    this.out = this.addModule('out', c.dims === 3 ? new Conv3d(last, c.outChannels, c.outKernel, outOpts) : new Conv2d(last, c.outChannels, c.outKernel, outOpts));
   }
 
   /** Latent codes `[B, latentDim]` → `[B, …outputShape, outChannels]`. */
