@@ -135,6 +135,8 @@ export interface CADemoOptions {
   cohortManifest: string;
   /** Override steps of every method (quick checks, tests). */
   steps?: number;
+  /** Override the number of digits-on-texture images (quick checks, tests). */
+  imagesN?: number;
   /** Which data sets (default both). */
   datasets?: ('images' | 'mri')[];
   log?: (m: string) => void;
@@ -377,8 +379,9 @@ export async function runContrastiveAnalysisDemo(opts: CADemoOptions): Promise<C
     let spacing: number[] | null = null;
     if (kind === 'images') {
       budget = params.images;
-      log(`contrastive-analysis: digits on texture, ${params.images.n} images`);
-      ds = await digitsOnTexture({ n: params.images.n, seed: opts.seed });
+      const n = opts.imagesN ?? params.images.n;
+      log(`contrastive-analysis: digits on texture, ${n} images`);
+      ds = await digitsOnTexture({ n, seed: opts.seed });
       split = splitDataset(ds, { testFraction: 0.3, seed: opts.seed, stratify: 'digit' });
     } else {
       budget = params.mri;
