@@ -227,38 +227,56 @@ function figures(ds: ContrastiveDataset, split: Split, fit: FitResult, dir: stri
     const img = imageGrid([...orig.tiles, ...rec.tiles], orig.shape, { columns: idx.length, scale, flipRows: is3d });
     const bytes = png(path.join(dir, `${name}-reconstructions.png`), img);
     blocks.push({ type: 'images', title: `${name}: held-out samples (top) and reconstructions (bottom)`, images: [{ src: bytes, caption: `${ex.targets.length} targets, then ${ex.background.length} background samples` }] });
-    // Traversal of the salient latent with the largest spread over held-out targets, around one target's code.
+    // Traversals of the salient and of the common latent with the largest spread over the held-out targets shown,
+    // from −2 to +2 sd around their mean, the other code kept at one held-out target's.
     const te = embedDataset(m, ds, ex.targets);
-    const dsal = te.salientDim;
-    const mean = new Float64Array(dsal);
-    const sq = new Float64Array(dsal);
-    for (let k = 0; k < ex.targets.length; k++) {
-      for (let j = 0; j < dsal; j++) {
-        mean[j] += te.salient[k * dsal + j] / ex.targets.length;
-        sq[j] += te.salient[k * dsal + j] ** 2 / ex.targets.length;
+    const spread = (codes: Float32Array, d: number) => {
+      const mean = new Float64Array(d);
+      const sq = new Float64Array(d);
+      const k = codes.length / d;
+      for (let i = 0; i < k; i++) {
+        for (let j = 0; j < d; j++) {
+          mean[j] += codes[i * d + j] / k;
+          sq[j] += codes[i * d + j] ** 2 / k;
+        }
       }
-    }
-    const sd = Array.from(mean, (mu, j) => Math.sqrt(Math.max(sq[j] - mu * mu, 1e-6)));
-    const dim = sd.indexOf(Math.max(...sd));
+      const sd = Array.from(mean, (mu, j) => Math.sqrt(Math.max(sq[j] - mu * mu, 1e-6)));
+      const dim = sd.indexOf(Math.max(...sd));
+      return { dim, mean: mean[dim], sd: sd[dim] };
+    };
     const steps = [-2, -1, 0, 1, 2];
-    const z = new Float32Array(steps.length * te.commonDim);
-    const s = new Float32Array(steps.length * dsal);
-    steps.forEach((t, k) => {
-      z.set(te.common.subarray(0, te.commonDim), k * te.commonDim);
-      s.set(te.salient.subarray(0, dsal), k * dsal);
-      s[k * dsal + dim] = mean[dim] + t * sd[dim];
+    const traverse = (which: 'salient' | 'common') => {
+      const z = new Float32Array(steps.length * te.commonDim);
+      const s = new Float32Array(steps.length * te.salientDim);
+      const t = which === 'salient' ? spread(te.salient, te.salientDim) : spread(te.common, te.commonDim);
+      steps.forEach((u, k) => {
+        z.set(te.common.subarray(0, te.commonDim), k * te.commonDim);
+        s.set(te.salient.subarray(0, te.salientDim), k * te.salientDim);
+        if (which === 'salient') s[k * te.salientDim + t.dim] = t.mean + u * t.sd;
+        else z[k * te.commonDim + t.dim] = t.mean + u * t.sd;
+      });
+      const zt = tf.tensor2d(z, [steps.length, te.commonDim]);
+      const st = tf.tensor2d(s, [steps.length, te.salientDim]);
+      const out = m.decode!(zt, st);
+      const data = out.dataSync() as Float32Array;
+      tf.dispose([zt, st, out]);
+      return { data, dim: t.dim };
+    };
+    const sal = traverse('salient');
+    const com = traverse('common');
+    const tiles = [...tilesOf(ds, sal.data, steps.length).tiles, ...tilesOf(ds, com.data, steps.length).tiles];
+    const tb = png(path.join(dir, `${name}-traversals.png`), imageGrid(tiles, tilesOf(ds, sal.data, 1).shape, { columns: steps.length, scale, flipRows: is3d }));
+    blocks.push({
+      type: 'images',
+      title: `${name}: latent traversals, −2…+2 sd — salient latent ${sal.dim} (top), common latent ${com.dim} (bottom)`,
+      images: [{ src: tb }],
     });
-    const zt = tf.tensor2d(z, [steps.length, te.commonDim]);
-    const st = tf.tensor2d(s, [steps.length, dsal]);
-    const dec = m.decode(zt, st);
-    const trav = tilesOf(ds, dec.dataSync() as Float32Array, steps.length);
-    const tb = png(path.join(dir, `${name}-salient-traversal.png`), imageGrid(trav.tiles, trav.shape, { scale, flipRows: is3d }));
-    blocks.push({ type: 'images', title: `${name}: traversal of salient latent ${dim} (mean −2…+2 sd, common code of one held-out target)`, images: [{ src: tb }] });
     if (is3d && affine && spacing) {
-      writeVolumes(path.join(dir, `${name}-salient-traversal.nii.gz`), dec.dataSync() as Float32Array, ds.shape, steps.length, affine, spacing);
+      writeVolumes(path.join(dir, `${name}-salient-traversal.nii.gz`), sal.data, ds.shape, steps.length, affine, spacing);
+      writeVolumes(path.join(dir, `${name}-common-traversal.nii.gz`), com.data, ds.shape, steps.length, affine, spacing);
       writeVolumes(path.join(dir, `${name}-reconstructions.nii.gz`), r.dataSync() as Float32Array, ds.shape, idx.length, affine, spacing);
     }
-    tf.dispose([x, r, zt, st, dec]);
+    tf.dispose([x, r]);
   }
   // Saliency: per salient class, the mean |gradient × input| over held-out targets of that class.
   const classes = [...new Set(Array.from(split.test).filter((i) => ds.group[i] === 1).map((i) => String(ds.factors[ds.salient.name][i])))].sort();
