@@ -15,6 +15,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./commands/info.js')).command,
   // --- demo / training / evaluation ---
   eval: async () => (await import('./commands/eval.js')).command,
+  train: async () => (await import('./commands/train.js')).command,
+  embed: async () => (await import('./commands/embed.js')).command,
+  demo: async () => (await import('./commands/demo.js')).command,
 
   // --- MRI: synth, nifti ---
   nifti: async () => (await import('./commands/nifti.js')).command,
@@ -24,6 +27,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   reports: async () => (await import('./commands/reports.js')).command,
 
   // --- interop: export, import ---
+  export: async () => (await import('./commands/export.js')).command,
+  import: async () => (await import('./commands/import.js')).command,
 
   // --- benchmarks ---
   bench: async () => (await import('./commands/bench.js')).command,

@@ -13,6 +13,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { BackendError } from './errors.js';
+import { requestedWasmThreads, withWasmThreads } from './wasm-threads.js';
 
 export type BackendChoice = 'node-gpu' | 'node' | 'wasm' | 'cpu' | 'webgpu';
 export const BACKEND_ORDER: readonly BackendChoice[] = ['node-gpu', 'node', 'wasm', 'cpu'];
@@ -85,9 +86,19 @@ async function tryLoad(choice: BackendChoice): Promise<BackendProbe> {
 }
 
 async function activate(choice: BackendChoice): Promise<boolean> {
-  const ok = await tf.setBackend(PROVIDERS[choice].tfName);
-  if (ok) await tf.ready();
-  return ok;
+  const init = async () => {
+    const ok = await tf.setBackend(PROVIDERS[choice].tfName);
+    if (ok) await tf.ready();
+    return ok;
+  };
+  if (choice !== 'wasm') return init();
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  return withWasmThreads(
+    requestedWasmThreads(),
+    (on) => tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', on),
+    (n) => wasm.setThreadsCount(n),
+    init,
+  );
 }
 
 async function select(): Promise<BackendInfo> {

@@ -21,6 +21,7 @@ export * from './nn/index.js';
 export * from './io/model-file.js';
 
 // --- training ---
+export * from './train/index.js';
 
 // --- evaluation ---
 export * from './eval/index.js';

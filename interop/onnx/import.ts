@@ -140,6 +140,27 @@ export class OnnxModel {
     return this.variables.filter((v) => v.trainable);
   }
 
+  /** Whether `name` is a value of the graph: an input, an initializer or a node output. */
+  hasValue(name: string): boolean {
+    return this.producerOf.has(name) || this.namedVariables.has(name) || this.constants.has(name) || this.inputNames.includes(name);
+  }
+
+  /** The names of the initializers that the given values (outputs or inner values) depend on. */
+  initializersFor(values: string[]): Set<string> {
+    const used = new Set<string>();
+    const seen = new Set<string>();
+    const stack = [...values];
+    while (stack.length) {
+      const name = stack.pop()!;
+      if (!name || seen.has(name)) continue;
+      seen.add(name);
+      if (this.namedVariables.has(name) || this.constants.has(name)) used.add(name);
+      const i = this.producerOf.get(name);
+      if (i != null) stack.push(...this.nodes[i].inputs);
+    }
+    return used;
+  }
+
   /** Initializers by name (a state dict in the ONNX graph's own names and layouts). */
   stateDict(): Map<string, tf.Tensor> {
     return new Map([...this.namedVariables, ...this.constants]);

@@ -159,18 +159,19 @@ export class CohortLoader {
   }
 
   /**
-   * Yields the batches of one epoch.
+   * Yields the batches of one epoch, from batch number `start` on (a resumed run continues mid-epoch with the
+   * very batches it would have seen).
    *
    * ```ts
    * for await (const batch of loader.batches(epoch)) { const [v1, v2] = batch.views; ... }
    * ```
    */
-  async *batches(epoch = 0): AsyncGenerator<Batch> {
+  async *batches(epoch = 0, start = 0): AsyncGenerator<Batch> {
     if (this.closed) throw new ConfigError('loader', 'is closed');
     const plan = this.epochPlan(epoch);
     const badBefore = this.bad.size;
     const inFlight: Promise<TaskResult>[] = [];
-    let next = 0;
+    let next = start;
     const launch = () => {
       while (next < plan.length && inFlight.length < this.prefetch) {
         inFlight.push(this.submit(plan[next++], epoch));
@@ -180,7 +181,7 @@ export class CohortLoader {
     };
     launch();
     try {
-      for (let b = 0; b < plan.length; b++) {
+      for (let b = start; b < plan.length; b++) {
         const result = await inFlight.shift()!;
         launch();
         for (const c of result.cache) this.cache.set(c.index, { data: c.data, shape: c.shape });

@@ -68,9 +68,9 @@ function trainStep(enc: Encoder, x: tf.Tensor): void {
   tf.dispose([value, ...Object.values(grads)]);
 }
 
-async function profileStep(enc: Encoder, x: tf.Tensor, top: number) {
-  enc.train();
-  const prof = await tf.profile(() => trainStep(enc, x));
+/** Kernel time of one call of `fn` by kernel name (top `top`), from tf.profile. */
+export async function kernelProfile(fn: () => void, top: number): Promise<{ totalKernelMs: number; kernels: { name: string; ms: number; calls: number; share: number }[] }> {
+  const prof = await tf.profile(fn);
   const byKernel = new Map<string, { ms: number; calls: number }>();
   let total = 0;
   for (const k of prof.kernels) {
@@ -89,6 +89,11 @@ async function profileStep(enc: Encoder, x: tf.Tensor, top: number) {
       .slice(0, top)
       .map(([name, e]) => ({ name, ms: e.ms, calls: e.calls, share: e.ms / total })),
   };
+}
+
+async function profileStep(enc: Encoder, x: tf.Tensor, top: number) {
+  enc.train();
+  return kernelProfile(() => trainStep(enc, x), top);
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -21,8 +21,12 @@ const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: 
     summary: 'text: tokenisation reports/s, geoclr batch path vs transformers.js defaults (+ pure-Python BERT)',
     load: async () => import('../bench/text.js'),
   },
+  train: {
+    summary: 'training step of the demo encoder (2 views, y-Aware, AdamW): volumes/s and peak memory vs PyTorch CPU; profile',
+    load: () => import('../bench/train.js'),
+  },
   interop: {
-    summary: 'interop: Arrow/Parquet embedding-table write/read (1M × 128, vs NumPy .npy); ONNX 3D-CNN inference, tfjs vs onnxruntime vs PyTorch',
+    summary: 'interop: Arrow/Parquet tables (1M × 128, vs NumPy .npy); ONNX 3D-CNN inference and default-encoder embedding extraction, tfjs vs onnxruntime vs PyTorch',
     load: async () => import('../bench/interop.js'),
   },
 

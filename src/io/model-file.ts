@@ -7,7 +7,8 @@
  *   - `geoclr.encoder`: JSON of the resolved encoder config (what `createEncoder` takes);
  *   - `geoclr.version`: the geoclr version that wrote the file;
  *   - `format`: 'pt' (what Hugging Face tools expect for PyTorch weights);
- *   - any extra entries the caller gives (objective, input shape, preprocessing, source run).
+ *   - `geoclr.input`: JSON {shape, channels} of the training inputs, when the caller gives it (ENCODER_INPUT_KEY);
+ *   - any extra entries the caller gives (objective, preprocessing, source run).
  */
 import * as tf from '../tf.js';
 import { FileFormatError } from '../errors.js';
@@ -17,6 +18,11 @@ import { geoclrVersion } from '../version.js';
 import { loadSafetensors, saveSafetensors, type SafetensorsDtype } from './safetensors.js';
 
 export const ENCODER_CONFIG_KEY = 'geoclr.encoder';
+/**
+ * Metadata key of the input size the encoder was trained on: JSON {shape: [D, H, W] | [H, W] | [L], channels}
+ * (what `geoclr export --format onnx` fixes the ONNX input to). Training writes it through `extra`.
+ */
+export const ENCODER_INPUT_KEY = 'geoclr.input';
 
 /** Writes an encoder's weights and config to `file` (atomic). Extra metadata values are JSON-encoded unless strings. */
 export async function saveEncoderFile(file: string, encoder: Encoder, extra: Record<string, unknown> = {}): Promise<void> {
@@ -28,6 +34,19 @@ export async function saveEncoderFile(file: string, encoder: Encoder, extra: Rec
   metadata[ENCODER_CONFIG_KEY] = JSON.stringify(encoder.config);
   metadata['geoclr.version'] = geoclrVersion();
   await saveSafetensors(file, state, metadata, { dtypes });
+}
+
+/** A weight file's metadata strings with JSON values parsed (other strings kept as they are). */
+export function parseFileMetadata(metadata: Record<string, string>): Record<string, unknown> {
+  const parsed: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(metadata)) {
+    try {
+      parsed[k] = JSON.parse(v);
+    } catch {
+      parsed[k] = v;
+    }
+  }
+  return parsed;
 }
 
 export interface LoadedEncoderFile {
@@ -44,14 +63,7 @@ export interface LoadedEncoderFile {
 export async function loadEncoderFile(file: string, config?: Record<string, unknown>): Promise<LoadedEncoderFile> {
   const { tensors, metadata } = await loadSafetensors(file);
   try {
-    const parsed: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(metadata)) {
-      try {
-        parsed[k] = JSON.parse(v);
-      } catch {
-        parsed[k] = v;
-      }
-    }
+    const parsed = parseFileMetadata(metadata);
     const encoderConfig = config ?? (parsed[ENCODER_CONFIG_KEY] as Record<string, unknown> | undefined);
     if (encoderConfig == null || typeof encoderConfig !== 'object') {
       throw new FileFormatError(file, `no '${ENCODER_CONFIG_KEY}' metadata: pass the encoder config to load weights saved elsewhere`);
