@@ -5,8 +5,10 @@
  */
 import type { DemoSection } from '../context.js';
 import { baseSection } from './base.js';
+import { contrastiveAnalysisSection } from './contrastive-analysis.js';
 
 export const DEMO_SECTIONS: DemoSection[] = [
   baseSection,
   // --- sections: multimodal, longitudinal, contrastive-analysis ---
+  contrastiveAnalysisSection,
 ];
