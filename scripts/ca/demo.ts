@@ -182,7 +182,7 @@ export async function runContrastiveAnalysisDemo(opts: CADemoOptions): Promise<C
       log(`contrastive-analysis: digits on texture, ${n} images`);
       data = await digitsData({ n, seed: opts.seed });
     } else {
-      data = await cohortData(opts.cohortManifest, { log });
+      data = await cohortData(opts.cohortManifest, { log, multipleOf: 2 ** budget.decoderWidths.length });
     }
     const { ds, split } = data;
     const dir = path.join(root, ds.name);

@@ -21,7 +21,7 @@ import {
   type Split,
 } from '../../src/contrastive-analysis/index.js';
 import { digitsOnTexture } from '../../modalities/images/index.js';
-import { cohortContrastiveDataset, readManifest, readNifti } from '../../modalities/mri/index.js';
+import { cohortContrastiveDataset, preprocessVolume, readManifest, readNifti, type PreprocessSpec } from '../../modalities/mri/index.js';
 import { figures, type VolumeGeometry } from './figures.js';
 
 /** One row of summary.json → contrastive_analysis. */
@@ -79,14 +79,29 @@ export async function digitsData(opts: { n: number; seed: number; testFraction?:
 }
 
 /**
- * The cohort of a manifest as a contrastive data set; its `split` column (train/test, e.g. the demo's split by
- * subject) when present, else a stratified split of `testFraction`.
+ * How many times a VAE decoder of `cfg` halves each size (its stages: `decoderWidths`, else the encoder's widths):
+ * the image sizes must be multiples of 2^stages.
  */
-export async function cohortData(manifestFile: string, opts: { testFraction?: number; seed?: number; log?: (m: string) => void } = {}): Promise<CAData> {
+export function sizeMultiple(cfg: { decoderWidths?: number[] | null; encoder: unknown }): number {
+  const widths = cfg.decoderWidths ?? (cfg.encoder as { widths?: number[] }).widths ?? [64, 32, 16];
+  return 2 ** widths.length;
+}
+
+/**
+ * The cohort of a manifest as a contrastive data set; its `split` column (train/test, e.g. the demo's split by
+ * subject) when present, else a stratified split of `testFraction`. Volumes are padded (zeros around the centre,
+ * as `preprocess.shape` does) to sizes divisible by `multipleOf`, for the VAE decoders.
+ */
+export async function cohortData(manifestFile: string, opts: { testFraction?: number; seed?: number; multipleOf?: number; log?: (m: string) => void } = {}): Promise<CAData> {
   const log = opts.log ?? (() => {});
   const manifest = await readManifest(manifestFile, { types: { site: 'string' } });
-  log(`contrastive-analysis: reading ${manifest.rows.length} volumes`);
-  const ds = await cohortContrastiveDataset(manifest, { progress: false });
+  if (manifest.rows.length === 0) throw new ValueError(`${manifestFile}: the manifest has no scans`);
+  const m = opts.multipleOf ?? 1;
+  const first = await readNifti(manifest.rows[0].path);
+  const grid = preprocessVolume(first, { canonical: true, normalize: 'none' }).shape.slice(0, 3).map((n) => Math.ceil(n / m) * m);
+  const preprocess: PreprocessSpec = { canonical: true, normalize: 'zscore-nonzero', shape: grid };
+  log(`contrastive-analysis: reading ${manifest.rows.length} volumes (grid ${grid.join('×')})`);
+  const ds = await cohortContrastiveDataset(manifest, { progress: false, preprocess });
   let split: Split;
   if ('split' in manifest.columns) {
     const train: number[] = [];
@@ -97,8 +112,8 @@ export async function cohortData(manifestFile: string, opts: { testFraction?: nu
     split = splitDataset(ds, { testFraction: opts.testFraction ?? 0.3, seed: opts.seed ?? 0, stratify: 'diagnosis' });
   }
   checkSplit(ds, split, manifestFile);
-  const first = await readNifti(manifest.rows[0].path);
-  return { ds, split, geometry: { affine: first.affine, spacing: first.spacing } };
+  const placed = preprocessVolume(first, preprocess);
+  return { ds, split, geometry: { affine: placed.affine, spacing: placed.spacing } };
 }
 
 export interface MethodRun {

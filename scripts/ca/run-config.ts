@@ -24,9 +24,9 @@ import { saveSafetensors } from '../../src/io/safetensors.js';
 import { writeReport } from '../../src/report/page.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { geoclrVersion } from '../../src/version.js';
-import { resolveContrastiveAnalysisConfig, type ResolvedContrastiveAnalysisConfig } from '../../src/contrastive-analysis/index.js';
+import { resolveContrastiveAnalysisConfig } from '../../src/contrastive-analysis/index.js';
 import { checkKeys, number, object, oneOfValues, string, type Obj } from '../../src/train/schema.js';
-import { cohortData, digitsData, runCAMethod, type CAData, type CARow } from './method-run.js';
+import { cohortData, digitsData, runCAMethod, sizeMultiple, type CAData, type CARow } from './method-run.js';
 
 export type CADataConfig = { dataset: 'digits-on-texture'; n: number; seed: number; testFraction: number } | { dataset: 'cohort'; manifest: string; testFraction: number; seed: number };
 
@@ -34,8 +34,8 @@ export interface CARunConfig {
   name: string;
   out: string;
   data: CADataConfig;
-  /** The method config; `encoder.inputShape` is filled from the data when absent. */
-  model: ResolvedContrastiveAnalysisConfig;
+  /** The method config as written (validated); resolved with the data's shape as `encoder.inputShape` when absent. */
+  model: Obj;
 }
 
 function resolveData(raw: unknown, seed: number, baseDir: string): CADataConfig {
@@ -51,6 +51,12 @@ function resolveData(raw: unknown, seed: number, baseDir: string): CADataConfig 
   return { dataset, manifest: path.resolve(baseDir, string(d.manifest, 'data.manifest')), seed: dataSeed, testFraction };
 }
 
+function withInputShape(model: Obj, shape: number[]): Obj {
+  const encoder = model.encoder;
+  if (encoder == null || typeof encoder !== 'object' || Array.isArray(encoder) || 'inputShape' in encoder) return model;
+  return { ...model, encoder: { ...encoder, inputShape: shape } };
+}
+
 /** Validates a run config; relative paths resolve against `baseDir`. */
 export function resolveCARunConfig(raw: unknown, opts: { defaultName?: string; baseDir?: string } = {}): CARunConfig {
   const baseDir = opts.baseDir ?? process.cwd();
@@ -59,9 +65,12 @@ export function resolveCARunConfig(raw: unknown, opts: { defaultName?: string; b
   const name = rawName === undefined ? (opts.defaultName ?? 'ca') : string(rawName, 'name');
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new ConfigError('name', `must be letters, digits, '.', '_' or '-' (it names files), got ${JSON.stringify(name)}`);
   if (rawData === undefined) throw new ConfigError('data', "is required: { dataset: 'digits-on-texture', n } or { dataset: 'cohort', manifest }");
-  const model = resolveContrastiveAnalysisConfig(rest);
+  const seed = number((rest as Obj).seed, 'seed', 0, { integer: true, min: 0 });
+  const data = resolveData(rawData, seed, baseDir);
+  // Validated now with a provisional input shape (the cohort's is known once read), resolved again at run time.
+  resolveContrastiveAnalysisConfig(withInputShape(rest, data.dataset === 'cohort' ? [32, 32, 32] : [32, 32]));
   const out = path.resolve(baseDir, rawOut === undefined ? path.join('runs', name) : string(rawOut, 'out'));
-  return { name, out, data: resolveData(rawData, model.seed, baseDir), model };
+  return { name, out, data, model: rest };
 }
 
 export interface CARunResult {
@@ -71,17 +80,17 @@ export interface CARunResult {
   reportFile: string;
 }
 
-async function openData(cfg: CADataConfig, log: (m: string) => void): Promise<CAData> {
+async function openData(cfg: CADataConfig, multipleOf: number, log: (m: string) => void): Promise<CAData> {
   if (cfg.dataset === 'digits-on-texture') return digitsData({ n: cfg.n, seed: cfg.seed, testFraction: cfg.testFraction });
-  return cohortData(cfg.manifest, { testFraction: cfg.testFraction, seed: cfg.seed, log });
+  return cohortData(cfg.manifest, { testFraction: cfg.testFraction, seed: cfg.seed, multipleOf, log });
 }
 
 /** Trains, probes held-out samples, writes the run folder (see the module comment). */
 export async function runCAConfig(cfg: CARunConfig, opts: { log?: (m: string) => void } = {}): Promise<CARunResult> {
   const log = opts.log ?? (() => {});
-  const data = await openData(cfg.data, log);
-  const encoder = cfg.model.encoder as unknown as Record<string, unknown>;
-  const model = { ...cfg.model, encoder: { ...encoder, inputShape: encoder.inputShape ?? data.ds.shape } };
+  const multipleOf = sizeMultiple({ decoderWidths: cfg.model.decoderWidths as number[] | undefined, encoder: cfg.model.encoder });
+  const data = await openData(cfg.data, multipleOf, log);
+  const model = resolveContrastiveAnalysisConfig(withInputShape(cfg.model, data.ds.shape));
   mkdirSync(cfg.out, { recursive: true });
   await writeFileAtomic(path.join(cfg.out, 'config.json'), JSON.stringify({ name: cfg.name, data: cfg.data, ...model, geoclr_version: geoclrVersion() }, null, 2) + '\n');
   log(`${cfg.name}: ${model.method} on ${data.ds.name} (${data.split.train.length} training / ${data.split.test.length} held-out samples), ${model.steps} steps × ${model.batchSize}`);
