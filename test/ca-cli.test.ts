@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { readNifti } from 'geoclr/mri';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { resolveCARunConfig } from '../scripts/ca/run-config.js';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../src/errors.js';
+import { parseConfigFile } from '../src/train/config.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(ROOT, 'scripts', 'geoclr.js');
@@ -63,6 +65,19 @@ describe('contrastive analysis: geoclr ca and the demo section', function () {
     assert.ok([...weights.entries.keys()].some((k) => k.startsWith('decoder.')), [...weights.entries.keys()].join(', '));
     assert.equal(JSON.parse(weights.metadata['geoclr.contrastive_analysis']).method, 'mm-cvae');
     for (const f of ['report.html', 'tiny-reconstructions.png', 'tiny-traversals.png', 'tiny-saliency.png']) assert.ok(existsSync(path.join(out, f)), f);
+  });
+
+  it('the README example config and scripts/configs/ca-sepclr-digits.yaml are valid', () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('<!-- section: contrastive-analysis -->'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section);
+    assert.ok(yaml, 'a yaml block in the contrastive-analysis section');
+    const a = resolveCARunConfig(parseYaml(yaml[1]));
+    assert.equal(a.name, 'ca-sepclr-digits');
+    assert.deepEqual(a.data, { dataset: 'digits-on-texture', n: 2000, seed: 0, testFraction: 0.3 });
+    const b = resolveCARunConfig(parseConfigFile(path.join(ROOT, 'scripts', 'configs', 'ca-sepclr-digits.yaml')), { baseDir: tmp });
+    assert.equal(b.out, path.join(tmp, 'runs', 'ca-sepclr-digits'));
+    assert.equal(b.model.method, 'sepclr');
   });
 
   it('config errors name the field', () => {
