@@ -102,7 +102,7 @@ describe('contrastive analysis: geoclr ca and the demo section', function () {
     assert.equal(r.status, 0, r.stderr);
     const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
     const rows = summary.contrastive_analysis as Record<string, unknown>[];
-    assert.deepEqual(rows.map((x) => `${x.dataset}/${x.name}`), ['digits-on-texture', 'mri-cohort'].flatMap((d) => ['sepclr', 'cvae', 'mm-cvae', 'simclr'].map((m) => `${d}/${m}`)));
+    assert.deepEqual(rows.map((x) => `${x.dataset}/${x.name}`), ['digits-on-texture', 'mri-cohort'].flatMap((d) => ['sepclr', 'cvae', 'mm-cvae', 'simclr', 'sepclr+hsic+mmd'].map((m) => `${d}/${m}`)));
     for (const row of rows) for (const k of PROBES) assert.ok(typeof row[k] === 'number' && Number.isFinite(row[k] as number), `${row.dataset}/${row.name} ${k}`);
     assert.ok(summary.contrastive_analysis_seconds.total > 0);
     const html = readFileSync(path.join(out, 'report.html'), 'utf8');

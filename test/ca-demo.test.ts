@@ -21,8 +21,8 @@ describe('contrastive-analysis demo core (toy size)', function () {
   it('trains every method on both data sets and writes rows, report sections, figures and NIfTI maps', async () => {
     const r = await runContrastiveAnalysisDemo({ out: dir, quick: true, seed: 1, cohortManifest: path.join(dir, 'cohort', 'manifest.tsv'), steps: 2, imagesN: 240 });
     assert.deepEqual(r.rows.map((x) => `${x.dataset}/${x.name}`), [
-      'digits-on-texture/sepclr', 'digits-on-texture/cvae', 'digits-on-texture/mm-cvae', 'digits-on-texture/simclr',
-      'mri-cohort/sepclr', 'mri-cohort/cvae', 'mri-cohort/mm-cvae', 'mri-cohort/simclr',
+      'digits-on-texture/sepclr', 'digits-on-texture/cvae', 'digits-on-texture/mm-cvae', 'digits-on-texture/simclr', 'digits-on-texture/sepclr+hsic+mmd',
+      'mri-cohort/sepclr', 'mri-cohort/cvae', 'mri-cohort/mm-cvae', 'mri-cohort/simclr', 'mri-cohort/sepclr+hsic+mmd',
     ]);
     for (const row of r.rows) {
       for (const k of ['salient_from_salient', 'salient_from_common', 'common_from_common', 'common_from_salient'] as const) {
@@ -30,7 +30,7 @@ describe('contrastive-analysis demo core (toy size)', function () {
       }
       assert.equal(row.steps, 2);
     }
-    assert.deepEqual(r.rows.filter((x) => x.dataset === 'mri-cohort').map((x) => [x.salient_factor, x.common_factor, x.common_metric]), new Array(4).fill(['diagnosis', 'age', 'r2']));
+    assert.deepEqual(r.rows.filter((x) => x.dataset === 'mri-cohort').map((x) => [x.salient_factor, x.common_factor, x.common_metric]), new Array(5).fill(['diagnosis', 'age', 'r2']));
     assert.equal(r.report.length, 2);
     assert.match(r.table, /SepCLR/);
     const images = path.join(dir, 'contrastive-analysis', 'digits-on-texture');
