@@ -147,7 +147,22 @@ function textTable(rows: CARow[]): string {
   return [fmt(head), ...lines.map(fmt)].join('\n');
 }
 
-/** Compares SepCLR's separation with the best VAE's, per data set — in words, for the report and the log. */
+/** Whether a row separates: the salient factor read better from the salient space, the common one from the common. */
+function separationWords(r: CARow): string {
+  const f = (v: number) => v.toFixed(2);
+  const salientOk = r.salient_from_salient > r.salient_from_common;
+  const commonOk = r.common_from_common > r.common_from_salient;
+  if (salientOk && commonOk) return 'separates both factors';
+  const why: string[] = [];
+  if (!salientOk) why.push(`${r.salient_factor} is read ${f(r.salient_from_salient)} from the salient space, ${f(r.salient_from_common)} from the common one`);
+  if (!commonOk) why.push(`${r.common_factor} ${f(r.common_from_common)} from the common space, ${f(r.common_from_salient)} from the salient one`);
+  return `does not separate (${why.join('; ')})`;
+}
+
+/**
+ * Compares SepCLR with the best VAE per data set, in words for the report and the log: the separation score, and
+ * whether each actually separates (a higher score alone can come from one factor only).
+ */
 export function verdict(rows: CARow[]): string[] {
   const out: string[] = [];
   for (const dataset of [...new Set(rows.map((r) => r.dataset))]) {
@@ -156,12 +171,11 @@ export function verdict(rows: CARow[]): string[] {
     const variant = rows.find((r) => r.dataset === dataset && r.name === 'sepclr+hsic+mmd');
     if (!sep || vaes.length === 0) continue;
     const best = vaes.reduce((a, b) => (b.separation > a.separation ? b : a));
-    const word = sep.separation > best.separation ? 'separates better than' : 'does not separate better than';
+    const cmp = sep.separation > best.separation ? 'above' : 'not above';
     out.push(
-      `${dataset}: SepCLR ${word} the best VAE (${best.label}) on this budget — separation ${sep.separation.toFixed(3)} vs ${best.separation.toFixed(3)} ` +
-        `(salient factor ${sep.salient_from_salient.toFixed(2)}/${sep.salient_from_common.toFixed(2)} vs ${best.salient_from_salient.toFixed(2)}/${best.salient_from_common.toFixed(2)} from salient/common; ` +
-        `common factor ${sep.common_from_common.toFixed(2)}/${sep.common_from_salient.toFixed(2)} vs ${best.common_from_common.toFixed(2)}/${best.common_from_salient.toFixed(2)} from common/salient).` +
-        (variant ? ` With geoclr's HSIC + MMD regularisers: separation ${variant.separation.toFixed(3)}.` : ''),
+      `${dataset}: SepCLR's separation score ${sep.separation.toFixed(3)} is ${cmp} the best VAE's (${best.label}, ${best.separation.toFixed(3)}) on this budget. ` +
+        `SepCLR ${separationWords(sep)}; ${best.label} ${separationWords(best)}.` +
+        (variant ? ` ${variant.label}: separation ${variant.separation.toFixed(3)}, ${separationWords(variant)}.` : ''),
     );
   }
   return out;

@@ -6,6 +6,7 @@
 import { ConfigError } from '../errors.js';
 import { resolveEncoderConfig, type EncoderConfig } from '../nn/encoders/factory.js';
 import type { MMDOptions } from '../losses/mmd.js';
+import type { ContrastiveVAEOptions } from '../losses/contrastive-vae.js';
 import type { ViewAugmentation } from './views.js';
 import type { ProjectorConfig } from './models.js';
 
@@ -28,16 +29,8 @@ export interface SepCLRTermsConfig {
   hsicSigma?: number | 'median';
 }
 
-export interface VAETermsConfig {
-  likelihood?: 'gaussian' | 'bernoulli';
-  /** σ of the gaussian likelihood. */
-  sigma?: number;
-  /** KL weight. */
-  beta?: number;
-  /** MM-cVAE weights (method 'cvae' forces 0). */
-  mmdCommon?: number;
-  mmdSalient?: number;
-  mmd?: MMDOptions;
+/** The VAE objective's options (`contrastiveVAELoss`; MM-cVAE weights, which method 'cvae' forces to 0), plus: */
+export interface VAETermsConfig extends ContrastiveVAEOptions {
   /** Train on augmented views too (default true: the same data pipeline as the contrastive methods). */
   augment?: boolean;
 }

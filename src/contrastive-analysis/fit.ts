@@ -39,14 +39,14 @@ export interface FitResult {
   samplesPerSecond: number;
 }
 
-/** Views `[B, …]` each, as one view-major array `[V·B, …]`. */
-function stackViews(views: Float32Array[]): Float32Array {
-  if (views.length === 1) return views[0];
-  const out = new Float32Array(views.reduce((n, v) => n + v.length, 0));
+/** Arrays one after the other (views `[B, …]` each as one view-major `[V·B, …]`; embedding batches as one). */
+function concatArrays(parts: Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const v of views) {
-    out.set(v, o);
-    o += v.length;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
   }
   return out;
 }
@@ -83,7 +83,7 @@ export function fitContrastiveAnalysis(ds: ContrastiveDataset, config: Contrasti
       const group = idx.map((i) => ds.group[i]);
       const raw = gatherImages(ds, idx);
       const views = useViews === 0 ? [raw] : augmentBatch(raw, idx.length, ds.shape, augment, rng, useViews);
-      const input = batchTensor(stackViews(views), views.length * idx.length, ds.shape);
+      const input = batchTensor(concatArrays(views), views.length * idx.length, ds.shape);
       let terms: Record<string, tf.Scalar> = {};
       const { value, grads } = tf.variableGrads(() => {
         const r = method.loss(input, group, noise);
@@ -157,14 +157,5 @@ export function embedDataset(method: MethodImpl, ds: ContrastiveDataset, indices
     code.push(e.salientCode.dataSync() as Float32Array);
     tf.dispose([x, e.common, e.salient, e.salientCode]);
   }
-  const cat = (parts: Float32Array[]) => {
-    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  };
-  return { common: cat(common), salient: cat(salient), salientCode: cat(code), commonDim: dc, salientDim: dsal, codeDim: dcode, indices: idx };
+  return { common: concatArrays(common), salient: concatArrays(salient), salientCode: concatArrays(code), commonDim: dc, salientDim: dsal, codeDim: dcode, indices: idx };
 }
