@@ -34,7 +34,7 @@ describe('contrastive-analysis demo core (toy size)', function () {
     assert.equal(r.report.length, 2);
     assert.match(r.table, /SepCLR/);
     const images = path.join(dir, 'contrastive-analysis', 'digits-on-texture');
-    for (const f of ['cvae-reconstructions.png', 'mm-cvae-traversals.png', 'sepclr-saliency.png', 'simclr-saliency-examples.png', 'sepclr-metrics.jsonl']) {
+    for (const f of ['cvae-reconstructions.png', 'mm-cvae-traversals.png', 'sepclr-saliency.png', 'simclr-saliency-examples.png', 'sepclr-metrics.jsonl', 'sepclr-hsic-mmd-metrics.jsonl']) {
       assert.ok(existsSync(path.join(images, f)), f);
     }
     const mri = path.join(dir, 'contrastive-analysis', 'mri-cohort');

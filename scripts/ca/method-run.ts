@@ -3,9 +3,9 @@
  * `<name>-metrics.jsonl`, embed both splits, probe them (SepCLR paper protocol) and draw its figures. Shared by the
  * demo (several methods per data set) and `geoclr ca --config` (one run).
  */
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ValueError } from '../../src/errors.js';
+import { writeFileAtomicSync } from '../../src/util/fs.js';
 import type { ReportBlock } from '../../src/report/blocks.js';
 import {
   embedDataset,
@@ -126,15 +126,16 @@ export interface MethodRun {
 }
 
 /**
- * Trains `config` on `data`'s training split, writes `<dir>/<name>-metrics.jsonl` and the figures, probes held-out
- * samples. The caller disposes `fit.method.model`.
+ * Trains `config` on `data`'s training split, writes `<dir>/<name>-metrics.jsonl` ('+' in the name becomes '-')
+ * and the figures, probes held-out samples. The caller disposes `fit.method.model`.
  */
 export function runCAMethod(data: CAData, config: ContrastiveAnalysisConfig | ResolvedContrastiveAnalysisConfig, opts: { name: string; label: string; dir: string; seed: number }): MethodRun {
   const { ds, split } = data;
   const { name, label, dir } = opts;
   const lines: string[] = [];
   const fit = fitContrastiveAnalysis(ds, config, { indices: split.train, onLog: (r) => lines.push(JSON.stringify(r)) });
-  writeFileSync(path.join(dir, `${name}-metrics.jsonl`), lines.join('\n') + '\n');
+  const stem = name.replace(/[^A-Za-z0-9._-]/g, '-'); // file names without '+' (sepclr+hsic+mmd → sepclr-hsic-mmd)
+  writeFileAtomicSync(path.join(dir, `${stem}-metrics.jsonl`), lines.join('\n') + '\n');
   const tr = embedDataset(fit.method, ds, split.train);
   const te = embedDataset(fit.method, ds, split.test);
   const s = evaluateSeparation(ds, tr, te, { seed: opts.seed });
@@ -162,7 +163,7 @@ export function runCAMethod(data: CAData, config: ContrastiveAnalysisConfig | Re
     samples_per_second: round(fit.samplesPerSecond, 1),
     final_terms: Object.fromEntries(Object.entries(last.terms).map(([k, v]) => [k, round(v, 4)])),
   };
-  const figs = figures(ds, split, fit, dir, data.geometry, name).blocks;
+  const figs = figures(ds, split, fit, dir, data.geometry, stem).blocks;
   const curve: ReportBlock = {
     type: 'lineChart',
     title: `${label}: loss terms`,
