@@ -98,8 +98,10 @@ export async function cohortData(manifestFile: string, opts: { testFraction?: nu
   if (manifest.rows.length === 0) throw new ValueError(`${manifestFile}: the manifest has no scans`);
   const m = opts.multipleOf ?? 1;
   const first = await readNifti(manifest.rows[0].path);
-  const grid = preprocessVolume(first, { canonical: true, normalize: 'none' }).shape.slice(0, 3).map((n) => Math.ceil(n / m) * m);
-  const preprocess: PreprocessSpec = { canonical: true, normalize: 'zscore-nonzero', shape: grid };
+  const canonical = preprocessVolume(first, { canonical: true, normalize: 'none' });
+  const grid = canonical.shape.slice(0, 3).map((n) => Math.ceil(n / m) * m);
+  // The same spacing with a larger grid: zeros added around the centre, the voxels themselves untouched.
+  const preprocess: PreprocessSpec = { canonical: true, normalize: 'zscore-nonzero', spacing: canonical.spacing.slice(0, 3), shape: grid };
   log(`contrastive-analysis: reading ${manifest.rows.length} volumes (grid ${grid.join('×')})`);
   const ds = await cohortContrastiveDataset(manifest, { progress: false, preprocess });
   let split: Split;
