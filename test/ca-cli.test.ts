@@ -9,9 +9,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readNifti } from 'geoclr/mri';
+import { readNifti, synthCohort } from 'geoclr/mri';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { resolveCARunConfig } from '../scripts/ca/run-config.js';
+import { cohortData } from '../scripts/ca/method-run.js';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../src/errors.js';
 import { parseConfigFile } from '../src/train/config.js';
@@ -78,6 +79,39 @@ describe('contrastive analysis: geoclr ca and the demo section', function () {
     const b = resolveCARunConfig(parseConfigFile(path.join(ROOT, 'scripts', 'configs', 'ca-sepclr-digits.yaml')), { baseDir: tmp });
     assert.equal(b.out, path.join(tmp, 'runs', 'ca-sepclr-digits'));
     assert.equal(b.model.method, 'sepclr');
+  });
+
+  it('cohortData pads volumes to the decoder multiple without touching a voxel, and shifts the affine to match', async () => {
+    const cohort = path.join(tmp, 'pad-cohort');
+    await synthCohort({ out: cohort, subjects: 12, visits: 1, seed: 3, shape: [12, 14, 12], workers: 0, progress: false });
+    const manifest = path.join(cohort, 'manifest.tsv');
+    const padded = await cohortData(manifest, { multipleOf: 8 });
+    const plain = await cohortData(manifest, { multipleOf: 1 });
+    assert.deepEqual(plain.ds.shape, [12, 14, 12]);
+    assert.deepEqual(padded.ds.shape, [16, 16, 16]);
+    const [D, H, W] = padded.ds.shape;
+    const [d, h, w] = plain.ds.shape;
+    const off = [(D - d) / 2, (H - h) / 2, (W - w) / 2];
+    let inside = 0;
+    let outside = 0;
+    for (let i = 0; i < plain.ds.n; i++) {
+      for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+        const v = padded.ds.images[i * D * H * W + (z * H + y) * W + x];
+        const [zz, yy, xx] = [z - off[0], y - off[1], x - off[2]];
+        if (zz >= 0 && zz < d && yy >= 0 && yy < h && xx >= 0 && xx < w) inside = Math.max(inside, Math.abs(v - plain.ds.images[i * d * h * w + (zz * h + yy) * w + xx]));
+        else outside = Math.max(outside, Math.abs(v));
+      }
+    }
+    assert.equal(inside, 0);
+    assert.equal(outside, 0);
+    assert.deepEqual(padded.geometry!.spacing, plain.geometry!.spacing);
+    // The padded grid's first voxel lies `off` voxels before the plain one's (x, y, z = the reversed [D, H, W]).
+    const A = plain.geometry!.affine;
+    const o = [off[2], off[1], off[0]];
+    for (let r = 0; r < 3; r++) {
+      const expected = A[r][3] - (A[r][0] * o[0] + A[r][1] * o[1] + A[r][2] * o[2]);
+      assert.ok(Math.abs(padded.geometry!.affine[r][3] - expected) < 1e-3, `row ${r}: ${padded.geometry!.affine[r][3]} vs ${expected}`);
+    }
   });
 
   it('config errors name the field', () => {
