@@ -26,3 +26,6 @@ export * from './train/index.js';
 // --- evaluation ---
 export * from './eval/index.js';
 export * from './report/index.js';
+
+// --- contrastive analysis (SepCLR, cVAE, MM-cVAE) ---
+export * from './contrastive-analysis/index.js';

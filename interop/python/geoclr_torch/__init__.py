@@ -16,6 +16,7 @@ Every encoder returns ``EncoderOutput(representation, projection)``.
 """
 from .models import (
     BasicBlock,
+    ConvNetEncoder,
     DenseNetEncoder,
     EncoderOutput,
     MLPHead,
@@ -24,10 +25,12 @@ from .models import (
     build_encoder,
     resolve_config,
 )
+from .contrastive import SepCLRModel, SimCLRModel, sep_clr_loss
 from .safetensors_lite import SafetensorsError, load, load_file, load_metadata, read_header, save, save_file
 
 __all__ = [
     "BasicBlock",
+    "ConvNetEncoder",
     "DenseNetEncoder",
     "EncoderOutput",
     "MLPHead",
@@ -35,6 +38,9 @@ __all__ = [
     "TextTransformerEncoder",
     "build_encoder",
     "resolve_config",
+    "SepCLRModel",
+    "SimCLRModel",
+    "sep_clr_loss",
     "SafetensorsError",
     "load",
     "load_file",

@@ -6,9 +6,11 @@
 import type { DemoSection } from '../context.js';
 import { baseSection } from './base.js';
 import { multimodalSection } from './multimodal.js';
+import { contrastiveAnalysisSection } from './contrastive-analysis.js';
 
 export const DEMO_SECTIONS: DemoSection[] = [
   baseSection,
   // --- sections: multimodal, longitudinal, contrastive-analysis ---
   multimodalSection,
+  contrastiveAnalysisSection,
 ];
