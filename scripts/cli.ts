@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   train: async () => (await import('./commands/train.js')).command,
   embed: async () => (await import('./commands/embed.js')).command,
   demo: async () => (await import('./commands/demo.js')).command,
+  ca: async () => (await import('./commands/ca.js')).command,
 
   // --- MRI: synth, nifti ---
   nifti: async () => (await import('./commands/nifti.js')).command,

@@ -29,3 +29,6 @@ export * from './longitudinal/index.js';
 // --- evaluation ---
 export * from './eval/index.js';
 export * from './report/index.js';
+
+// --- contrastive analysis (SepCLR, cVAE, MM-cVAE) ---
+export * from './contrastive-analysis/index.js';

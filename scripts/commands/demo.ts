@@ -26,8 +26,8 @@ truth), pretrains the same small 3D encoder with several objectives and compares
   --seed S         seed of the cohort, the split, initialisation and data order (default 0)
 
 advanced (quick checks; they override every section's sizes):
-  --subjects N     cohort size
-  --epochs N       training epochs per method
+  --subjects N     cohort size (contrastive-analysis: also 4·N digit images)
+  --epochs N       training epochs per method (contrastive-analysis: steps per method)
   --shape X,Y,Z    volume grid`;
 
 export const command: Command = {

@@ -176,9 +176,14 @@ function describe(cfg: MriDataConfig, size: number): Record<string, unknown> {
   return { modality: 'mri', manifest: cfg.manifest, filter: cfg.filter, samples: size, preprocess: cfg.preprocess, augment: cfg.augmentName, views: cfg.views };
 }
 
-export async function openMriTrain(data: Obj, opts: { batchSize: number; seed: number }): Promise<TrainDataSource> {
+/** Keeps some of the manifest's rows (e.g. the sessions that have a report); the default keeps all. */
+export type RowSelection = (rows: ManifestRow[]) => ManifestRow[];
+
+export async function openMriTrain(data: Obj, opts: { batchSize: number; seed: number; select?: RowSelection }): Promise<TrainDataSource> {
   const cfg = data as unknown as MriDataConfig;
-  const { manifest, rows } = await loadRows(cfg);
+  const loaded = await loadRows(cfg);
+  const manifest = loaded.manifest;
+  const rows = opts.select ? opts.select(loaded.rows) : loaded.rows;
   if (opts.batchSize > rows.length) {
     throw new ConfigError('batchSize', `${opts.batchSize} is larger than the ${rows.length} training scans in ${cfg.manifest}; lower it to at most ${rows.length}`);
   }
@@ -214,9 +219,11 @@ function embedBatch(b: Batch, view: number, names: string[]): EmbedBatch {
   };
 }
 
-export async function openMriEmbed(data: Obj, opts: { batchSize?: number } = {}): Promise<EmbedSource> {
+export async function openMriEmbed(data: Obj, opts: { batchSize?: number; select?: RowSelection } = {}): Promise<EmbedSource> {
   const cfg = data as unknown as MriDataConfig;
-  const { manifest, rows } = await loadRows(cfg);
+  const loaded = await loadRows(cfg);
+  const manifest = loaded.manifest;
+  const rows = opts.select ? opts.select(loaded.rows) : loaded.rows;
   const names = Object.keys(columnKinds(manifest)).filter((c) => c !== 'subject_id' && c !== 'session_id');
   const batchSize = opts.batchSize ?? 16;
   const loaders: CohortLoader[] = [];

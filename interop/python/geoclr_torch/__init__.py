@@ -18,6 +18,7 @@ Every encoder returns ``EncoderOutput(representation, projection)``.
 """
 from .models import (
     BasicBlock,
+    ConvNetEncoder,
     DenseNetEncoder,
     EncoderOutput,
     MLPHead,
@@ -26,11 +27,13 @@ from .models import (
     build_encoder,
     resolve_config,
 )
+from .contrastive import SepCLRModel, SimCLRModel, sep_clr_loss
 from .longitudinal import SequenceOutput, VisitSequenceModel, time_features
 from .safetensors_lite import SafetensorsError, load, load_file, load_metadata, read_header, save, save_file
 
 __all__ = [
     "BasicBlock",
+    "ConvNetEncoder",
     "DenseNetEncoder",
     "EncoderOutput",
     "MLPHead",
@@ -38,6 +41,9 @@ __all__ = [
     "TextTransformerEncoder",
     "build_encoder",
     "resolve_config",
+    "SepCLRModel",
+    "SimCLRModel",
+    "sep_clr_loss",
     "SequenceOutput",
     "VisitSequenceModel",
     "time_features",
