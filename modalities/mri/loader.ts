@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ConfigError, FileFormatError } from '../../src/errors.js';
 import { hashString, Rng } from '../../src/util/random.js';
+import { stopWorker } from '../../src/util/workers.js';
 import { buildTransform, type AugmentSpec, type Transform } from './augment.js';
 import { runTask, type TaskItem, type TaskResult } from './loader-core.js';
 import type { Manifest, ManifestRow } from './manifest.js';
@@ -277,7 +278,7 @@ export class CohortLoader {
     this.closed = true;
     const slots = this.slots ?? [];
     this.slots = null;
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    await Promise.all(slots.map((s) => stopWorker(s.worker)));
     this.cache.clear();
   }
 }

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../../../src/errors.js';
 import { writeFileAtomic } from '../../../src/util/fs.js';
 import { ProgressBar } from '../../../src/util/progress.js';
+import { stopWorker } from '../../../src/util/workers.js';
 import { targetGrid, type Grid } from '../resample.js';
 import { type DesignOptions, designCohort, MANIFEST_COLUMNS, PARTICIPANT_COLUMNS, SESSION_COLUMNS } from './design.js';
 import { type RenderJob, writeScan } from './render.js';
@@ -72,7 +73,7 @@ async function renderAll(root: string, jobs: RenderJob[], grid: Grid, nWorkers: 
         const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { root, grid, gzipLevel } });
         const feed = () => {
           if (next >= jobs.length) {
-            worker.terminate().then(() => resolve(), reject);
+            stopWorker(worker).then(() => resolve(), reject);
             return;
           }
           const batch = jobs.slice(next, next + chunk);
@@ -81,7 +82,7 @@ async function renderAll(root: string, jobs: RenderJob[], grid: Grid, nWorkers: 
         };
         worker.on('message', (msg: { done?: number; error?: string }) => {
           if (msg.error) {
-            worker.terminate();
+            void stopWorker(worker);
             reject(new Error(msg.error));
             return;
           }
