@@ -73,7 +73,7 @@ export const command: Command = {
     const backend = await initBackend();
     log(`backend ${backend.choice}, ${quick ? 'quick' : 'default'} mode, output ${out}`);
     let needs = mergeNeeds(sections.map((s) => s.cohort(quick)), { subjects: 0, visits: 1, sites: 4, shape: [32, 40, 32] });
-    needs = { ...needs, ...(overrides.subjects ? { subjects: overrides.subjects } : {}), ...(overrides.shape ? { shape: overrides.shape } : {}) };
+    needs = { ...needs, ...(overrides.subjects ? { subjects: overrides.subjects } : {}), ...(overrides.shape ? { shape: overrides.shape, spacing: undefined } : {}) };
     const cohort = await prepareCohort(out, needs, seed, log);
     const ctx: DemoContext = { out, quick, overrides, seed, backend, cohort, elapsed: () => (performance.now() - t0) / 1000, log };
 
