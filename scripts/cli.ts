@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   train: async () => (await import('./commands/train.js')).command,
   embed: async () => (await import('./commands/embed.js')).command,
   demo: async () => (await import('./commands/demo.js')).command,
+  ca: async () => (await import('./commands/ca.js')).command,
 
   // --- MRI: synth, nifti ---
   nifti: async () => (await import('./commands/nifti.js')).command,
@@ -25,6 +26,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
   // --- text: reports ---
   reports: async () => (await import('./commands/reports.js')).command,
+
+  // --- longitudinal ---
+  longitudinal: async () => (await import('./commands/longitudinal.js')).command,
 
   // --- interop: export, import ---
   export: async () => (await import('./commands/export.js')).command,

@@ -23,6 +23,12 @@ export * from './io/model-file.js';
 // --- training ---
 export * from './train/index.js';
 
+// --- longitudinal: objectives (§10) as terms, sequence model, evaluation ---
+export * from './longitudinal/index.js';
+
 // --- evaluation ---
 export * from './eval/index.js';
 export * from './report/index.js';
+
+// --- contrastive analysis (SepCLR, cVAE, MM-cVAE) ---
+export * from './contrastive-analysis/index.js';

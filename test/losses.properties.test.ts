@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as g from 'geoclr';
 import { ShapeError, ValueError, type KernelLike } from 'geoclr';
-import { assertClose, assertNoLeak } from './support/tf.js';
+import { assertClose, assertNoLeak, valueAndGrads } from './support/tf.js';
 
 const { tf } = g;
 type T = g.tf.Tensor;
@@ -16,16 +16,6 @@ type T = g.tf.Tensor;
 function randn(shape: number[], seed: number): T {
   const rng = new g.Rng(seed);
   return tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape);
-}
-
-function valueAndGrads(f: (...xs: T[]) => g.tf.Scalar, xs: T[]): { value: number; grads: Float32Array[] } {
-  const v = f(...xs);
-  const value = v.dataSync()[0];
-  v.dispose();
-  const grads = tf.grads((...ts: T[]) => f(...ts))(xs);
-  const out = grads.map((x) => x.dataSync() as Float32Array);
-  tf.dispose(grads);
-  return { value, grads: out };
 }
 
 function assertSameObjective(

@@ -39,11 +39,12 @@ function checkCase(c: FixtureCase): void {
 }
 
 describe('objectives vs the PyTorch float64 reference (committed fixtures)', () => {
-  it('covers every objective of LOSSES.md', () => {
+  it('covers every objective of LOSSES.md and the contrastive-analysis regularisers', () => {
     const losses = new Set(committed.cases.map((c) => c.loss));
     for (const name of [
       'infoNCE', 'supCon', 'epsilonSupInfoNCE', 'yAwareInfoNCE', 'fairKL', 'decoupledUniformity',
       'alignment', 'uniformity', 'sepCLR', 'clipLoss', 'kernelClipLoss', 'longitudinalDirection',
+      'mmd', 'hsic', 'contrastiveVAELoss',
     ]) {
       assert.ok(losses.has(name), `no fixture for ${name}`);
     }

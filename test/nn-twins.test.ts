@@ -23,6 +23,8 @@ const CASES: TwinCase[] = [
   { name: 'resnet3d_pool', config: { arch: 'resnet3d', inChannels: 2, widths: [4, 8], depths: [1, 2], stemKernel: 7, stemPool: true, head: { hidden: [16], out: 8, batchNorm: true } }, input: 'volume', shape: [3, 16, 12, 16, 2] },
   { name: 'densenet3d', config: { arch: 'densenet3d', blocks: [2, 3], growthRate: 4, initFeatures: 8 }, input: 'volume', shape: [2, 12, 16, 12, 1] },
   { name: 'resnet2d', config: { arch: 'resnet2d', inChannels: 3, head: { hidden: [], out: 16 } }, input: 'image', shape: [3, 32, 28, 3] },
+  { name: 'convnet3d_flatten', config: { arch: 'convnet3d', widths: [4, 8, 8], pooling: 'flatten', inputShape: [8, 12, 8], head: { hidden: [16], out: 6 } }, input: 'volume', shape: [3, 8, 12, 8, 1] },
+  { name: 'convnet2d', config: { arch: 'convnet2d', inChannels: 2, widths: [8, 16], kernel: 5, batchNorm: false, head: null }, input: 'image', shape: [2, 20, 17, 2] },
   { name: 'densenet2d', config: { arch: 'densenet2d', inChannels: 1, head: null }, input: 'image', shape: [2, 32, 32, 1] },
   { name: 'text', config: { arch: 'text-transformer', vocabSize: 50, maxLength: 12, dim: 16, depth: 2, heads: 2, dropout: 0, pooling: 'mean' }, input: 'text', shape: [3, 10] },
   { name: 'text_cls', config: { arch: 'text-transformer', vocabSize: 30, maxLength: 8, dim: 8, depth: 1, heads: 2, dropout: 0 }, input: 'text', shape: [2, 8] },

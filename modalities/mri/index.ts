@@ -24,3 +24,4 @@ export * from './synth/phantom.js';
 export * from './synth/render.js';
 export * from './synth/cohort.js';
 export * from './noise.js';
+export * from './contrastive.js';

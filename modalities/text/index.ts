@@ -34,3 +34,5 @@ export { parseTable, formatTable, decodeUtf8, invalidUtf8Offsets, delimiterFor }
 export type { Table } from './table.js';
 export { loadPretrainedTextEncoder, PretrainedTextEncoder, pool as poolHiddenStates } from './pretrained-encoder.js';
 export type { PretrainedTextEncoderOptions, TextPooling, TextEmbedder } from './pretrained-encoder.js';
+export { loadTextModel, embedTexts, saveTextModel, TEXT_MODEL_FILE } from './text-model.js';
+export type { TextModel, TextEmbeddings, EmbedTextsOptions } from './text-model.js';

@@ -3,8 +3,6 @@
  * the active backend, against PyTorch CPU (2 threads) in the same run, plus a kernel profile of one encoder
  * training step (where the time goes). Writes a table to stdout and bench/results/nn.json.
  */
-import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,8 +13,7 @@ import { writeFileAtomicSync } from '../../src/util/fs.js';
 import { conv3d, convImplementation } from '../../src/nn/ops/conv.js';
 import { createEncoder, resolveEncoderConfig } from '../../src/nn/encoders/factory.js';
 import type { Encoder } from '../../src/nn/encoders/encoder.js';
-
-const PYTHON = process.env.GEOCLR_PYTHON ?? '/usr/bin/python3';
+import { runPythonJson, timeMs, type Timing } from './timing.js';
 
 interface ConvCase {
   name: string;
@@ -26,24 +23,6 @@ interface ConvCase {
   stride: number;
   padding: number;
   inputGrad: boolean;
-}
-
-interface Timing {
-  /** The robust statistic on a shared machine: other load only ever adds time. */
-  min: number;
-  median: number;
-}
-
-function timeMs(fn: () => void, reps: number, warmup = 2): Timing {
-  for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return { min: times[0], median: times[Math.floor(times.length / 2)] };
 }
 
 function randn(shape: number[], rng: Rng): tf.Tensor {
@@ -165,17 +144,10 @@ export async function run(argv: string[]): Promise<number> {
   const threads = Number(values.threads);
   let torchProblem: string | null = null;
   const runTorch = (n: number): Record<string, Timing> | null => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'geoclr-bench-nn-'));
-    try {
-      const spec = path.join(dir, 'spec.json');
-      writeFileSync(spec, JSON.stringify({ threads: n, reps, convs, encoder: { config, input: [batch, d, h, w, 1] } }));
-      const r = spawnSync(PYTHON, [path.resolve('scripts/bench/nn_torch.py'), spec], { encoding: 'utf8', maxBuffer: 1 << 26 });
-      if (r.status === 0) return JSON.parse(r.stdout.trim().split('\n').pop()!);
-      torchProblem = `PyTorch side failed (${PYTHON}): ${r.stderr.trim().split('\n').pop()}`;
-      return null;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const spec = { threads: n, reps, convs, encoder: { config, input: [batch, d, h, w, 1] } };
+    const { result, problem } = runPythonJson<Record<string, Timing>>('scripts/bench/nn_torch.py', spec, 'geoclr-bench-nn-');
+    torchProblem ??= problem;
+    return result;
   };
   const torch = runTorch(threads);
   const torch1 = threads === 1 ? torch : runTorch(1);

@@ -1,9 +1,11 @@
 /**
- * `geoclr bench text` (part 1): tokenisation throughput in reports/s on synthetic radiology reports —
+ * `geoclr bench text`: part 1 (`--part tokenisation`): tokenisation throughput in reports/s on synthetic radiology reports —
  * geoclr's `loadTokenizer().encodeBatch` (int32 tfjs tensors; word cache warm, filling, and off) against transformers.js'
  * default call `tokenizer(texts, { padding: true, truncation: true, max_length })` (int64 tensors), same run,
  * same texts; plus, for context, a pure-Python implementation of the original BERT algorithm
- * (test/support/bert_wordpiece.py) on /usr/bin/python3. Results: stdout and bench/results/text.json.
+ * (test/support/bert_wordpiece.py) on /usr/bin/python3. Part 2 (`--part training`, scripts/bench/text-training.ts):
+ * text-encoder training throughput (forward + backward + AdamW) vs the PyTorch twin on 2 threads and 1 thread. Results: stdout and
+ * bench/results/text.json (`parts.tokenisation`, `parts.training`; running one part keeps the other's).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,14 +21,18 @@ import { writeFileAtomic } from '../../src/util/fs.js';
 import { loadTokenizer } from '../../modalities/text/tokenizer.js';
 import { generateReport, randomReportFacts } from '../../modalities/text/reports.js';
 import { bertBaseUncasedDir } from '../../modalities/text/assets.js';
+import { benchTextTraining, readTextResults } from './text-training.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const PYTHON = process.env.GEOCLR_PYTHON ?? '/usr/bin/python3';
 
-const USAGE = `usage: geoclr bench text [--reports N] [--batch B] [--max-length L] [--repeats R] [--seed S]
+const USAGE = `usage: geoclr bench text [--part tokenisation|training|all] [--reports N] [--batch B] [--max-length L]
+                         [--repeats R] [--steps K] [--seed S]
 
-Tokenisation throughput (reports/s) of geoclr's batch path vs transformers.js defaults on N synthetic reports
-(default 2000, batches of 32, max length 128, median of 5 repeats).`;
+tokenisation: reports/s of geoclr's batch path vs transformers.js defaults on N synthetic reports (default 2000,
+  batches of 32, max length 128, median of 5 repeats).
+training: reports/s of a text-encoder training step (forward, backward, AdamW) vs the same model in PyTorch CPU
+  (2 threads and 1 thread), batches of 16 (--batch) padded to the longest report ≤ 128 tokens, median of K = 12 steps.`;
 
 interface Row {
   name: string;
@@ -60,6 +66,8 @@ export async function run(argv: string[]): Promise<number> {
       batch: { type: 'string' },
       'max-length': { type: 'string' },
       repeats: { type: 'string' },
+      steps: { type: 'string' },
+      part: { type: 'string' },
       seed: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -68,12 +76,42 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const n = int(values.reports, 2000, '--reports');
-  const batch = int(values.batch, 32, '--batch');
+  const part = values.part ?? 'all';
+  if (!['tokenisation', 'training', 'all'].includes(part)) throw new ConfigError('--part', `expected tokenisation, training or all, got '${part}'`);
   const maxLength = int(values['max-length'], 128, '--max-length');
-  const repeats = int(values.repeats, 5, '--repeats');
   const seed = int(values.seed, 1, '--seed');
   await initBackend();
+  const out = path.join(ROOT, 'bench', 'results', 'text.json');
+  const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, backend: tf.getBackend(), loadAverage: Number(os.loadavg()[0].toFixed(2)) };
+  let status = 0;
+  if (part !== 'training') status = await tokenisation(values, maxLength, seed, machine, out);
+  if (part !== 'tokenisation') await training(values, maxLength, seed, machine, out);
+  return status;
+}
+
+async function training(values: Record<string, string | boolean | undefined>, maxLength: number, seed: number, machine: Record<string, unknown>, out: string): Promise<void> {
+  const batch = int(values.batch as string | undefined, 16, '--batch');
+  const steps = int(values.steps as string | undefined, 12, '--steps');
+  const { rows, meanTokens, torchProblem } = await benchTextTraining({ batch, maxLength, steps, seed, python: PYTHON, root: ROOT });
+  console.log(`text-encoder training step (forward + backward + AdamW, CLIP loss): batch ${batch}, mean ${meanTokens.toFixed(0)} tokens/report (max ${maxLength}), median of ${steps} steps; load average ${machine.loadAverage}`);
+  const f = (v: number | null, d = 1) => (v == null ? '—' : v.toFixed(d));
+  for (const r of rows) {
+    console.log(
+      `  ${r.name.padEnd(70)} vocab ${String(r.vocab_size).padStart(5)}  geoclr ${f(r.geoclr_reports_per_s).padStart(6)}  ` +
+        `PyTorch 2 threads ${f(r.torch_reports_per_s).padStart(6)} (×${f(r.ratio, 2)})  1 thread ${f(r.torch_1thread_reports_per_s).padStart(6)} (×${f(r.ratio_1thread, 2)}) reports/s`,
+    );
+  }
+  if (torchProblem) console.log(`  (PyTorch skipped: ${torchProblem})`);
+  const all = readTextResults(out);
+  all.parts.training = { date: new Date().toISOString(), machine, params: { batch, max_length: maxLength, steps, seed, mean_tokens: Number(meanTokens.toFixed(1)), torch_threads: [2, 1] }, torch_problem: torchProblem, results: rows };
+  await writeFileAtomic(out, JSON.stringify(all, null, 2) + '\n');
+  console.log(`wrote ${path.relative(process.cwd(), out)} (parts.training)`);
+}
+
+async function tokenisation(values: Record<string, string | boolean | undefined>, maxLength: number, seed: number, machine: Record<string, unknown>, out: string): Promise<number> {
+  const n = int(values.reports as string | undefined, 2000, '--reports');
+  const batch = int(values.batch as string | undefined, 32, '--batch');
+  const repeats = int(values.repeats as string | undefined, 5, '--repeats');
 
   const rng = new Rng(seed);
   const texts = Array.from({ length: n }, () => generateReport(randomReportFacts(rng), rng.fork()));
@@ -138,18 +176,16 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (python.problem) console.log(`  (pure-Python reference skipped: ${python.problem})`);
 
-  const result = {
-    suite: 'text',
-    part: 'tokenisation',
+  const all = readTextResults(out);
+  all.parts.tokenisation = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, backend: tf.getBackend() },
+    machine,
     params: { reports: n, batch, max_length: maxLength, repeats, seed, mean_chars: Math.round(meanChars) },
     agreement: { identical: same, compared },
     results: rows,
   };
-  const out = path.join(ROOT, 'bench', 'results', 'text.json');
-  await writeFileAtomic(out, JSON.stringify(result, null, 2) + '\n');
-  console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  await writeFileAtomic(out, JSON.stringify(all, null, 2) + '\n');
+  console.log(`wrote ${path.relative(process.cwd(), out)} (parts.tokenisation)`);
   return same === compared ? 0 : 1;
 }
 

@@ -7,6 +7,10 @@ import type { Command } from '../cli.js';
 
 const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   // --- suites ---
+  ca: {
+    summary: 'contrastive analysis: SepCLR training throughput (two encoders, two heads; 2D and 3D) vs the PyTorch twin',
+    load: () => import('../bench/ca.js'),
+  },
   mri: { summary: 'NIfTI read → canonical → resample 2 mm → z-score vs nibabel+scipy', load: () => import('../bench/mri.js') },
   nn: { summary: 'conv3d layers and the default 3D encoder: forward+backward vs PyTorch CPU', load: () => import('../bench/nn.js') },
   objectives: {
@@ -14,7 +18,7 @@ const SUITES: Record<string, { summary: string; load: () => Promise<{ run(argv: 
     load: () => import('../bench/objectives.js'),
   },
   text: {
-    summary: 'text: tokenisation reports/s, geoclr batch path vs transformers.js defaults (+ pure-Python BERT)',
+    summary: 'text: tokenisation reports/s vs transformers.js defaults (+ pure-Python BERT); text-encoder training reports/s vs PyTorch CPU',
     load: async () => import('../bench/text.js'),
   },
   train: {

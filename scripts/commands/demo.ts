@@ -11,7 +11,7 @@ import { ConfigError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { formatDuration } from '../../src/util/progress.js';
 import { writeReport, type ReportSection } from '../../src/report/page.js';
-import { mergeNeeds, prepareCohort, type DemoContext, type DemoOverrides } from '../demo/context.js';
+import { mergeNeeds, noSharedCohort, prepareCohort, type DemoContext, type DemoOverrides } from '../demo/context.js';
 import { DEMO_SECTIONS } from '../demo/sections/index.js';
 import type { Command } from '../cli.js';
 
@@ -26,8 +26,8 @@ truth), pretrains the same small 3D encoder with several objectives and compares
   --seed S         seed of the cohort, the split, initialisation and data order (default 0)
 
 advanced (quick checks; they override every section's sizes):
-  --subjects N     cohort size
-  --epochs N       training epochs per method
+  --subjects N     cohort size (contrastive-analysis: also 4·N digit images)
+  --epochs N       training epochs per method (contrastive-analysis: steps per method)
   --shape X,Y,Z    volume grid`;
 
 export const command: Command = {
@@ -74,7 +74,9 @@ export const command: Command = {
     log(`backend ${backend.choice}, ${quick ? 'quick' : 'default'} mode, output ${out}`);
     let needs = mergeNeeds(sections.map((s) => s.cohort(quick)), { subjects: 0, visits: 1, sites: 4, shape: [32, 40, 32] });
     needs = { ...needs, ...(overrides.subjects ? { subjects: overrides.subjects } : {}), ...(overrides.shape ? { shape: overrides.shape, spacing: undefined } : {}) };
-    const cohort = await prepareCohort(out, needs, seed, log);
+    // Sections that bring their own cohort (longitudinal) ask for no subjects of the shared one.
+    const shared = sections.some((s) => (s.cohort(quick).subjects ?? 0) > 0);
+    const cohort = shared ? await prepareCohort(out, needs, seed, log) : noSharedCohort(out, needs);
     const ctx: DemoContext = { out, quick, overrides, seed, backend, cohort, elapsed: () => (performance.now() - t0) / 1000, log };
 
     const summary: Record<string, unknown> = {};
@@ -98,7 +100,7 @@ export const command: Command = {
       quick,
       seed,
       sections: sectionSeconds,
-      cohort: { ...needs, train_subjects: cohort.trainSubjects.length, test_subjects: cohort.testSubjects.length, seconds: Number(cohort.seconds.toFixed(1)) },
+      cohort: { ...cohort.needs, train_subjects: cohort.trainSubjects.length, test_subjects: cohort.testSubjects.length, seconds: Number(cohort.seconds.toFixed(1)) },
     });
     await writeFileAtomic(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
     const reportFile = await writeReport(out, {

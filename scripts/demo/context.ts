@@ -26,6 +26,8 @@ export interface CohortNeeds {
    */
   spacing?: number;
   sites: number;
+  /** Years between visits (synthetic cohort option; default 1). */
+  interval?: number;
 }
 
 export interface DemoCohort {
@@ -95,6 +97,11 @@ export function mergeNeeds(needs: Partial<CohortNeeds>[], base: CohortNeeds): Co
   return out;
 }
 
+/** The shared cohort of a run whose sections all bring their own: nothing is generated. */
+export function noSharedCohort(out: string, needs: CohortNeeds): DemoCohort {
+  return { dir: path.join(out, 'cohort'), manifest: '', rows: [], trainSubjects: [], testSubjects: [], needs: { ...needs, subjects: 0 }, seconds: 0 };
+}
+
 /** Generates the cohort into `DIR/cohort` (or reuses one generated with the same options) and splits subjects. */
 export async function prepareCohort(out: string, needs: CohortNeeds, seed: number, log: (m: string) => void): Promise<DemoCohort> {
   const dir = path.join(out, 'cohort');
@@ -107,7 +114,7 @@ export async function prepareCohort(out: string, needs: CohortNeeds, seed: numbe
     const t0 = performance.now();
     const fov = needs.spacing ? ` of ${needs.spacing} mm (central ${needs.shape.map((n) => n * needs.spacing!).join('×')} mm)` : '';
     log(`cohort: ${needs.subjects} subjects × ${needs.visits} visit(s), ${needs.shape.join('×')} voxels${fov}, ${needs.sites} sites → ${dir}`);
-    await synthCohort({ out: dir, subjects: needs.subjects, visits: needs.visits, sites: needs.sites, seed, shape: needs.shape, spacing: needs.spacing, overwrite: true });
+    await synthCohort({ out: dir, subjects: needs.subjects, visits: needs.visits, sites: needs.sites, seed, shape: needs.shape, spacing: needs.spacing, overwrite: true, ...(needs.interval ? { interval: needs.interval } : {}) });
     await writeFileAtomic(stamp, wanted + '\n');
     seconds = (performance.now() - t0) / 1000;
   }

@@ -138,20 +138,20 @@ export async function loadRows(cfg: MriDataConfig): Promise<{ manifest: Manifest
   return { manifest, rows };
 }
 
-function columnKinds(manifest: Manifest): Record<string, 'number' | 'string'> {
+export function columnKinds(manifest: Manifest): Record<string, 'number' | 'string'> {
   const out: Record<string, 'number' | 'string'> = {};
   for (const [c, t] of Object.entries(manifest.columns)) if (c !== 'path') out[c] = t === 'number' ? 'number' : 'string';
   out.subject_id = 'string';
   return out;
 }
 
-function metaValue(v: unknown): MetaValue {
+export function metaValue(v: unknown): MetaValue {
   if (v == null) return null;
   if (typeof v === 'boolean') return String(v);
   return v as number | string;
 }
 
-function batchMeta(rows: ManifestRow[], columns: string[]): Record<string, MetaValue[]> {
+export function batchMeta(rows: ManifestRow[], columns: string[]): Record<string, MetaValue[]> {
   const meta: Record<string, MetaValue[]> = {};
   for (const c of columns) meta[c] = rows.map((r) => metaValue(r[c]));
   return meta;
@@ -162,35 +162,34 @@ export function mriInputShape(shape: number[]): number[] {
   return [shape[2], shape[1], shape[0], 1];
 }
 
-function volumes(batch: Batch): tf.Tensor[] {
+export function volumes(batch: Batch): tf.Tensor[] {
   const [b, d, h, w] = batch.shape;
   return batch.views.map((v) => tf.tensor5d(v, [b, d, h, w, 1], 'float32'));
+}
+
+/** The loader options a training stream takes from the data config (views, preprocessing, augmentation, workers…). */
+export function streamOptions(cfg: MriDataConfig): Pick<MriDataConfig, 'views' | 'preprocess' | 'augment' | 'workers' | 'cache' | 'onBadFile'> {
+  return { views: cfg.views, preprocess: cfg.preprocess, augment: cfg.augment, workers: cfg.workers, cache: cfg.cache, onBadFile: cfg.onBadFile };
 }
 
 function describe(cfg: MriDataConfig, size: number): Record<string, unknown> {
   return { modality: 'mri', manifest: cfg.manifest, filter: cfg.filter, samples: size, preprocess: cfg.preprocess, augment: cfg.augmentName, views: cfg.views };
 }
 
-export async function openMriTrain(data: Obj, opts: { batchSize: number; seed: number }): Promise<TrainDataSource> {
+/** Keeps some of the manifest's rows (e.g. the sessions that have a report); the default keeps all. */
+export type RowSelection = (rows: ManifestRow[]) => ManifestRow[];
+
+export async function openMriTrain(data: Obj, opts: { batchSize: number; seed: number; select?: RowSelection }): Promise<TrainDataSource> {
   const cfg = data as unknown as MriDataConfig;
-  const { manifest, rows } = await loadRows(cfg);
+  const loaded = await loadRows(cfg);
+  const manifest = loaded.manifest;
+  const rows = opts.select ? opts.select(loaded.rows) : loaded.rows;
   if (opts.batchSize > rows.length) {
     throw new ConfigError('batchSize', `${opts.batchSize} is larger than the ${rows.length} training scans in ${cfg.manifest}; lower it to at most ${rows.length}`);
   }
   const columns = columnKinds(manifest);
   const names = Object.keys(columns);
-  const loader = new CohortLoader(rows, {
-    batchSize: opts.batchSize,
-    views: cfg.views,
-    preprocess: cfg.preprocess,
-    augment: cfg.augment,
-    workers: cfg.workers,
-    cache: cfg.cache,
-    seed: opts.seed,
-    shuffle: true,
-    dropLast: true,
-    onBadFile: cfg.onBadFile,
-  });
+  const loader = new CohortLoader(rows, { batchSize: opts.batchSize, ...streamOptions(cfg), seed: opts.seed, shuffle: true, dropLast: true });
   return {
     size: rows.length,
     inputShape: mriInputShape(cfg.preprocess.shape),
@@ -220,9 +219,11 @@ function embedBatch(b: Batch, view: number, names: string[]): EmbedBatch {
   };
 }
 
-export async function openMriEmbed(data: Obj, opts: { batchSize?: number } = {}): Promise<EmbedSource> {
+export async function openMriEmbed(data: Obj, opts: { batchSize?: number; select?: RowSelection } = {}): Promise<EmbedSource> {
   const cfg = data as unknown as MriDataConfig;
-  const { manifest, rows } = await loadRows(cfg);
+  const loaded = await loadRows(cfg);
+  const manifest = loaded.manifest;
+  const rows = opts.select ? opts.select(loaded.rows) : loaded.rows;
   const names = Object.keys(columnKinds(manifest)).filter((c) => c !== 'subject_id' && c !== 'session_id');
   const batchSize = opts.batchSize ?? 16;
   const loaders: CohortLoader[] = [];
@@ -259,3 +260,4 @@ registerDataModality('mri', {
   openTrain: openMriTrain,
   openEmbed: openMriEmbed,
 });
+export { KEYS as MRI_DATA_KEYS };

@@ -216,3 +216,29 @@ export function logMeanExpPairs(x: tf.Tensor2D, t: number): tf.Scalar {
     };
   }) as tf.Scalar;
 }
+
+/**
+ * Gaussian (RBF) Gram matrix from squared distances: `K = Σ_σ exp(−D / (2σ²))` — one bandwidth, or a sum over
+ * several (the multi-scale kernel MMD penalties often use). The bandwidths are constants (no gradient).
+ */
+export function rbfGram(squaredDistances: tf.Tensor2D, sigmas: readonly number[]): tf.Tensor2D {
+  return tf.tidy(() => tf.addN(sigmas.map((s) => tf.exp(tf.mul(squaredDistances, -1 / (2 * s * s))))) as tf.Tensor2D);
+}
+
+/**
+ * The median heuristic (Gretton et al. 2005/2012): σ = median over pairs i < j of ‖x_i − x_j‖, the median of an
+ * even count being the mean of its two middle values. Read on the CPU: a constant of the objective (no gradient).
+ * Falls back to 1 when every pair coincides (σ must stay > 0).
+ */
+export function medianBandwidth(squaredDistances: tf.Tensor2D): number {
+  const n = squaredDistances.shape[0];
+  const d = squaredDistances.dataSync();
+  const pairs = new Float64Array((n * (n - 1)) / 2);
+  let k = 0;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) pairs[k++] = Math.sqrt(Math.max(d[i * n + j], 0));
+  if (pairs.length === 0) return 1;
+  pairs.sort();
+  const mid = pairs.length >> 1;
+  const median = pairs.length % 2 === 1 ? pairs[mid] : (pairs[mid - 1] + pairs[mid]) / 2;
+  return median > 0 ? median : 1;
+}

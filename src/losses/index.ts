@@ -16,3 +16,12 @@ export { sepCLR, type SepCLRInputs, type SepCLROptions, type SepCLRLoss } from '
 export { clipLoss, MAX_LOGIT_SCALE, type ClipOptions } from './clip.js';
 export { kernelClipLoss, type KernelClipOptions } from './kernel-clip.js';
 export { longitudinalDirection, visitPairs } from './longitudinal.js';
+export { mmd, type MMDOptions, type MMDEstimator } from './mmd.js';
+export { hsic, type HSICOptions } from './hsic.js';
+export {
+  contrastiveVAELoss,
+  gaussianKL,
+  type ContrastiveVAEInputs,
+  type ContrastiveVAEOptions,
+  type ContrastiveVAELoss,
+} from './contrastive-vae.js';

@@ -5,9 +5,9 @@
  * common and salient spaces); LOSSES.md §8.
  */
 import * as tf from '../tf.js';
-import { ShapeError, ValueError } from '../errors.js';
+import { ValueError } from '../errors.js';
 import { l2Normalize, logMeanExpOffDiagonal, logSumExpRows, pairwiseSquaredDistances } from './common.js';
-import { embeddings, nonNegative, positive } from './validate.js';
+import { embeddings, groupLabels, nonNegative, positive } from './validate.js';
 
 export interface SepCLRInputs {
   /** Common-space embeddings of views 1 and 2, `[n, dc]` (normalised here). */
@@ -39,24 +39,6 @@ export interface SepCLRLoss {
   jem: tf.Scalar;
 }
 
-function groupMask(group: SepCLRInputs['group'], n: number): Float32Array {
-  const values: ArrayLike<number | boolean> =
-    group instanceof tf.Tensor ? (group.dataSync() as ArrayLike<number>) : group;
-  if (group instanceof tf.Tensor && group.rank !== 1) {
-    throw new ShapeError(`sepCLR: group must have shape [${n}]; got [${group.shape.join(', ')}]`);
-  }
-  if (values == null || values.length !== n) {
-    throw new ShapeError(`sepCLR: group must hold one 0/1 value per sample (${n}); got ${values?.length ?? String(values)}`);
-  }
-  const g = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = Number(values[i]);
-    if (v !== 0 && v !== 1) throw new ValueError(`sepCLR: group[${i}] must be 0 (background) or 1 (target); got ${String(values[i])}`);
-    g[i] = v;
-  }
-  return g;
-}
-
 /**
  * SepCLR with τ (default 0.5), `align(x,y) = mean_i ‖x_i−y_i‖²/(2τ)`, `unif(x) = log mean_{i<j}
  * exp(−‖x_i−x_j‖²/(2τ))`, `jem(c,s) = mean_i log mean_j exp(−(‖s_i−s_j‖² + ‖c_i−c_j‖²)/(2τ))` and `s'` = s with
@@ -80,7 +62,7 @@ export function sepCLR(inputs: SepCLRInputs, options: SepCLROptions = {}): SepCL
   const c2 = embeddings(inputs.c2, 'sepCLR: c2', { n, d: c1.shape[1], nName: 'c1', dName: 'c1' });
   const s1 = embeddings(inputs.s1, 'sepCLR: s1', { n, nName: 'c1' });
   const s2 = embeddings(inputs.s2, 'sepCLR: s2', { n, d: s1.shape[1], nName: 'c1', dName: 's1' });
-  const g = groupMask(inputs.group, n);
+  const g = groupLabels(inputs.group, n, 'sepCLR: group');
   const targets = g.reduce((a, b) => a + b, 0);
   const background = n - targets;
   const scale = 1 / (2 * tau);

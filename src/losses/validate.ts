@@ -107,3 +107,25 @@ export function views(x: unknown, name: string, expect: { minV?: number; V?: num
   }
   return shape;
 }
+
+/**
+ * Contrastive-analysis group labels, one per sample: 0 background (healthy), 1 target (patient). Accepts 0/1
+ * numbers, booleans or a rank-1 tensor; anything else is a ValueError naming the first bad entry.
+ */
+export function groupLabels(group: tf.Tensor | ArrayLike<number | boolean> | null | undefined, n: number, name: string): Float32Array {
+  if (group instanceof tf.Tensor && group.rank !== 1) {
+    throw new ShapeError(`${name} must have shape [${n}]; got ${fmt(group.shape)}`);
+  }
+  const values: ArrayLike<number | boolean> | null | undefined =
+    group instanceof tf.Tensor ? (group.dataSync() as ArrayLike<number>) : group;
+  if (values == null || values.length !== n) {
+    throw new ShapeError(`${name} must hold one 0/1 value per sample (${n}); got ${values?.length ?? String(values)}`);
+  }
+  const g = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = Number(values[i]);
+    if (v !== 0 && v !== 1) throw new ValueError(`${name}[${i}] must be 0 (background) or 1 (target); got ${String(values[i])}`);
+    g[i] = v;
+  }
+  return g;
+}

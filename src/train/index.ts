@@ -29,3 +29,6 @@ export {
   REPORT_FILE,
 } from './run.js';
 export type { RunTrainingOptions, RunResult, SaveModel } from './run.js';
+// --- image-text task (issue 6): registers 'image-text' ---
+export { TEXT_MODEL_FILE, TEXT_PIPELINE_KEY, IMAGE_TEXT_OBJECTIVES, DEFAULT_KERNEL_CLIP, temperatureOf } from './image-text.js';
+export type { ImageTextObjectiveName } from './image-text.js';

@@ -167,8 +167,8 @@ function describeLabels(spec: LabelSpec): unknown {
   return spec.bins ? { column: spec.column, bins: spec.bins } : spec.column;
 }
 
-/** Kernel attributes: `metadata: [age, sex]` with a kernel spec whose factors match the columns. */
-function kernelSpecOf(o: Obj, field: string, data: DataInfo, dflt: { metadata: string[]; kernel: KernelSpec }): { metadata: string[]; kernel: Kernel; spec: KernelSpec } {
+/** Kernel attributes: `metadata: [age, sex]` with a kernel spec whose factors match the columns (also used by the image-text task). */
+export function kernelSpecOf(o: Obj, field: string, data: DataInfo, dflt: { metadata: string[]; kernel: KernelSpec }): { metadata: string[]; kernel: Kernel; spec: KernelSpec } {
   const metadata = stringList(o.metadata, `${field}.metadata`, dflt.metadata);
   metadata.forEach((c, i) => checkColumn(c, `${field}.metadata[${i}]`, data));
   const spec = (o.kernel === undefined ? dflt.kernel : object(o.kernel, `${field}.kernel`)) as KernelSpec;
@@ -193,7 +193,7 @@ function kernelSpecOf(o: Obj, field: string, data: DataInfo, dflt: { metadata: s
   return { metadata, kernel, spec };
 }
 
-function metadataRows(batch: TrainBatch, columns: string[]): Metadata {
+export function metadataRows(batch: TrainBatch, columns: string[]): Metadata {
   const cols = columns.map((c) => columnOf(batch, c));
   if (cols.length === 1) return cols[0];
   return Array.from({ length: batch.size }, (_, i) => cols.map((c) => c[i]));

@@ -65,6 +65,8 @@ export interface RunResult {
   train: TrainResult;
   /** model.safetensors, when the run completed. */
   modelFile: string | null;
+  /** Other model files the task wrote beside it (e.g. text-model.safetensors). */
+  files: string[];
   reportFile: string | null;
   evaluation: EvaluationResult | null;
   /** The task (only with `keepTask`; the caller disposes it). */
@@ -138,7 +140,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunResult> 
       encoder: config.encoder,
       init: opts.init ?? null,
       seed: config.seed,
-      data: { columns: data.columns, inputShape: data.inputShape },
+      data: { columns: data.columns, inputShape: data.inputShape, inputs: data.inputs ?? {} },
     });
     checkComplete(data, task.columns);
     await writeFileAtomic(configFile, JSON.stringify(stored, null, 2) + '\n');
@@ -163,16 +165,19 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunResult> 
     await data.close();
 
     let modelFile: string | null = null;
+    let extraFiles: string[] = [];
     const primary = task.parts[task.primary];
     if (result.complete) {
       modelFile = path.join(runDir, MODEL_FILE);
-      await (opts.saveModel ?? saveGeoclrEncoder)(modelFile, primary, {
+      const metadata = {
         [ENCODER_INPUT_KEY]: inputDescription(data.inputShape),
         'geoclr.objective': task.describe(),
         'geoclr.preprocessing': (data.describe?.().preprocess as unknown) ?? null,
         'geoclr.data': data.describe?.() ?? null,
         'geoclr.run': { name: config.name, seed: config.seed, steps: result.steps, init: config.init },
-      });
+      };
+      await (opts.saveModel ?? saveGeoclrEncoder)(modelFile, primary, metadata);
+      extraFiles = (await task.save?.(runDir, metadata)) ?? [];
     }
 
     let evaluation: EvaluationResult | null = null;
@@ -211,7 +216,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunResult> 
     const keep = opts.keepTask ? task : null;
     if (!opts.keepTask) task.dispose();
     task = null;
-    return { runDir, train: result, modelFile, reportFile, evaluation, task: keep };
+    return { runDir, train: result, modelFile, files: extraFiles, reportFile, evaluation, task: keep };
   } finally {
     task?.dispose();
     await data.close();

@@ -19,7 +19,7 @@ import { createEncoder } from '../nn/encoders/factory.js';
 import type { ResolvedEncoderConfig } from '../nn/encoders/factory.js';
 import { buildObjectives, type DataInfo, type ObjectiveTerm } from './objectives.js';
 import { checkKeys, object, string, type Obj } from './schema.js';
-import type { LossOutput, StepInfo, TrainableModel, TrainBatch } from './types.js';
+import type { InputInfo, LossOutput, StepInfo, TrainableModel, TrainBatch } from './types.js';
 
 /** What a task is created from. */
 export interface TaskSetup {
@@ -31,7 +31,8 @@ export interface TaskSetup {
   init?: TrainableModel | null;
   /** Weight-initialisation seed. */
   seed: number;
-  data: Required<DataInfo> & { inputShape: number[] };
+  /** The training data: metadata columns, sample shape, and extra inputs (token ids of paired reports…). */
+  data: Required<DataInfo> & { inputShape: number[]; inputs?: Record<string, InputInfo> };
 }
 
 /** A created task: everything the trainer core needs, nothing modality-specific. */
@@ -48,6 +49,11 @@ export interface TrainingTask {
   primary: string;
   /** The objective(s) and their hyper-parameters, for weight files and embedding tables (`{name, ...}`). */
   describe(): { name: string } & Record<string, unknown>;
+  /**
+   * Writes the task's other trained parts beside model.safetensors (e.g. `text-model.safetensors`) once the run
+   * is complete; `metadata` is what the primary model got. Returns the files written.
+   */
+  save?(runDir: string, metadata: Record<string, unknown>): Promise<string[]>;
   dispose(): void;
 }
 

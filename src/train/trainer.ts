@@ -256,19 +256,26 @@ export async function train(opts: TrainerOptions): Promise<TrainResult> {
         let grads: Record<string, tf.Tensor> = {};
         const kept: tf.Tensor[] = [];
         let termNames: string[] = [];
+        let valueNames: string[] = [];
         const terms: Record<string, number> = {};
+        const values: Record<string, number> = {};
         try {
           const res = tf.variableGrads(() => {
             const out = opts.loss(batch, info);
             termNames = Object.keys(out.terms);
+            valueNames = Object.keys(out.values ?? {});
             for (const name of termNames) kept.push(tf.keep(out.terms[name]));
+            for (const name of valueNames) kept.push(tf.keep(out.values![name]));
             return out.total;
           }, trainable);
           value = res.value;
           grads = res.grads;
           const lossValue = value.dataSync()[0];
           lastLoss = lossValue;
-          kept.forEach((t, i) => (terms[termNames[i]] = t.dataSync()[0]));
+          kept.forEach((t, i) => {
+            if (i < termNames.length) terms[termNames[i]] = t.dataSync()[0];
+            else values[valueNames[i - termNames.length]] = t.dataSync()[0];
+          });
           const lr = optimizer.lrs[0];
           const norm = clipGradNorm(grads, opts.clipGradNorm ?? Infinity);
           const bad = !finite(lossValue) ? `loss = ${lossValue}` : !finite(norm) ? `gradient norm = ${norm}` : null;
@@ -287,7 +294,7 @@ export async function train(opts: TrainerOptions): Promise<TrainResult> {
           const now = performance.now();
           const rate = batch.size / Math.max(1e-9, (now - lastTime) / 1000);
           lastTime = now;
-          metrics.append({ step, epoch: epoch + 1, loss: lossValue, terms, lr, grad_norm: norm, samples_per_s: rate, elapsed_s: secondsBefore + (now - t0) / 1000 });
+          metrics.append({ step, epoch: epoch + 1, loss: lossValue, terms, ...(valueNames.length ? { values } : {}), lr, grad_norm: norm, samples_per_s: rate, elapsed_s: secondsBefore + (now - t0) / 1000 });
           bar?.tick(1, { epoch: `${epoch + 1}/${opts.epochs}`, loss: lossValue }, batch.size);
         } finally {
           tf.dispose([...saved, ...(value ? [value] : []), ...Object.values(grads), ...kept, ...batch.views, ...Object.values(batch.inputs ?? {})]);

@@ -43,6 +43,24 @@ export interface TrainDataSource {
   close(): Promise<void>;
   /** What to record about the data in the run's files (manifest path, preprocessing, augmentation…). */
   describe?(): Record<string, unknown>;
+  /** The extra inputs each batch carries (`TrainBatch.inputs`), for tasks that build a model part for them. */
+  readonly inputs?: Record<string, InputInfo>;
+}
+
+/**
+ * An extra input of the batches: token ids (of paired reports) with their attention mask. A task sizes the
+ * model part from it (vocabulary, positions) and stores `tokenizer` with the trained weights.
+ */
+export interface InputInfo {
+  type: 'tokens';
+  /** Ids are in [0, vocabSize). */
+  vocabSize: number;
+  /** Longest sequence the batches carry (special tokens included). */
+  maxLength: number;
+  /** Key of the [B, L] attention mask in `TrainBatch.inputs` (1 = token, 0 = padding). */
+  mask: string;
+  /** How texts become these ids (tokenizer reference, vocabulary), saved beside the trained text model. */
+  tokenizer: Record<string, unknown>;
 }
 
 /**
@@ -67,6 +85,8 @@ export interface LossOutput {
   total: tf.Scalar;
   /** Unweighted term values, for logging. */
   terms: Record<string, tf.Scalar>;
+  /** Other values to log that are not losses (e.g. a learned 1/τ), under `values.<name>` in metrics.jsonl. */
+  values?: Record<string, tf.Scalar>;
 }
 
 export interface StepInfo {

@@ -41,8 +41,8 @@ function withKernel(options: Record<string, unknown>) {
   return out;
 }
 
-/** Runs the case's objective on `x` (tensors in the case's input order); sepCLR returns all its terms. */
-export function runCase(c: FixtureCase, x: Record<string, g.tf.Tensor>): g.tf.Scalar | g.SepCLRLoss {
+/** Runs the case's objective on `x` (tensors in the case's input order); sepCLR and contrastiveVAELoss return all their terms. */
+export function runCase(c: FixtureCase, x: Record<string, g.tf.Tensor>): g.tf.Scalar | g.SepCLRLoss | g.ContrastiveVAELoss {
   const o = withKernel(c.options);
   const a = c.args as Record<string, never>;
   switch (c.loss) {
@@ -70,12 +70,18 @@ export function runCase(c: FixtureCase, x: Record<string, g.tf.Tensor>): g.tf.Sc
       return g.kernelClipLoss(x.u, x.v, a.metadata, { ...(o as unknown as g.KernelClipOptions), ...(x.logitScale ? { logitScale: x.logitScale } : {}) });
     case 'longitudinalDirection':
       return g.longitudinalDirection(x.zEarlier, x.zLater, x.direction);
+    case 'mmd':
+      return (a as Record<string, unknown>).origin ? tf.tidy(() => g.mmd(x.x, tf.zerosLike(x.x), o)) : g.mmd(x.x, x.y, o);
+    case 'hsic':
+      return g.hsic(x.x, x.y, o);
+    case 'contrastiveVAELoss':
+      return g.contrastiveVAELoss({ x: x.x, recon: x.recon, zMu: x.zMu, zLogvar: x.zLogvar, z: x.z, sMu: x.sMu, sLogvar: x.sLogvar, s: x.s, group: a.group }, o);
     default:
       throw new Error(`fixture names an unknown objective '${c.loss}'`);
   }
 }
 
-export function scalarOf(out: g.tf.Scalar | g.SepCLRLoss): g.tf.Scalar {
+export function scalarOf(out: g.tf.Scalar | g.SepCLRLoss | g.ContrastiveVAELoss): g.tf.Scalar {
   return out instanceof tf.Tensor ? out : out.total;
 }
 

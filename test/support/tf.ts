@@ -39,3 +39,14 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     assert.fail(`${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`);
   }
 }
+
+/** A scalar function's value and its gradients w.r.t. every input (read back), leaving no tensor behind. */
+export function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[]): { value: number; grads: Float32Array[] } {
+  const v = f(...xs);
+  const value = v.dataSync()[0];
+  v.dispose();
+  const grads = tf.grads((...ts: tf.Tensor[]) => f(...ts))(xs);
+  const out = grads.map((x) => x.dataSync() as Float32Array);
+  tf.dispose(grads);
+  return { value, grads: out };
+}

@@ -249,6 +249,58 @@ def build():
         b.add(f"longitudinalDirection P={p} d={d}", "longitudinalDirection",
               {"zEarlier": normal(rng, p, d), "zLater": normal(rng, p, d), "direction": normal(rng, d)},
               lambda zEarlier, zLater, direction: L.longitudinal_direction(zEarlier, zLater, direction))
+
+    # Contrastive-analysis regularisers (src/losses/mmd.ts, hsic.ts) and VAE objectives (contrastive-vae.ts).
+    mmd_cases = [
+        ("biased sigma=1", 6, 5, 3, {"sigma": 1.0}, False),
+        ("unbiased sigmas=[0.5,2]", 7, 6, 3, {"sigma": [0.5, 2.0], "estimator": "unbiased"}, False),
+        ("biased median", 5, 5, 4, {"sigma": "median"}, False),
+        ("biased n=1 vs m=4", 1, 4, 2, {"sigma": 2.0}, False),
+        ("biased vs the origin", 6, 6, 3, {"sigma": 1.0}, True),
+    ]
+    for seed, (tag, n, m, d, opts, origin) in enumerate(mmd_cases):
+        rng = np.random.RandomState(1100 + seed)
+        kw = {"sigma": opts.get("sigma", 1.0), "estimator": opts.get("estimator", "biased")}
+        tensors = {"x": normal(rng, n, d)}
+        if origin:
+            b.add(f"mmd {tag}", "mmd", tensors, lambda x, kw=kw: L.mmd(x, torch.zeros_like(x), **kw),
+                  args={"origin": True}, options=opts)
+        else:
+            tensors["y"] = normal(rng, m, d) * 0.8 + 0.5
+            b.add(f"mmd {tag}", "mmd", tensors, lambda x, y, kw=kw: L.mmd(x, y, **kw), options=opts)
+    hsic_cases = [
+        ("sigma 1.5/2", 8, 4, 3, {"sigmaX": 1.5, "sigmaY": 2.0}),
+        ("median", 9, 5, 2, {}),
+        ("normalized median", 9, 5, 2, {"normalized": True}),
+        ("normalized sigma lists", 7, 3, 3, {"sigmaX": [1.0, 3.0], "sigmaY": 1.0, "normalized": True}),
+    ]
+    for seed, (tag, n, dx, dy, opts) in enumerate(hsic_cases):
+        rng = np.random.RandomState(1200 + seed)
+        xs = normal(rng, n, dx)
+        ys = (xs[:, :dy] * 0.7 + 0.5 * normal(rng, n, dy)).astype(np.float32)  # dependent codes
+        b.add(f"hsic {tag}", "hsic", {"x": xs, "y": ys},
+              lambda x, y, o=opts: L.hsic(x, y, o.get("sigmaX", "median"), o.get("sigmaY", "median"), o.get("normalized", False)),
+              options=opts)
+    vae_cases = [
+        ("gaussian cVAE mixed", [0, 1, 1, 0, 1, 0], {}, "gaussian"),
+        ("gaussian MM-cVAE sigma=0.5 beta=0.5", [1, 0, 0, 1, 1, 0, 1], {"sigma": 0.5, "beta": 0.5, "mmdCommon": 100, "mmdSalient": 1000,
+                                                                    "mmd": {"sigma": [0.5, 1.0]}}, "gaussian"),
+        ("bernoulli MM-cVAE", [0, 0, 1, 1, 0, 1], {"likelihood": "bernoulli", "mmdCommon": 10, "mmdSalient": 10}, "bernoulli"),
+        ("all target", [1, 1, 1, 1], {"mmdCommon": 10, "mmdSalient": 10}, "gaussian"),
+        ("all background", [0, 0, 0, 0, 0], {"mmdCommon": 10, "mmdSalient": 10}, "gaussian"),
+    ]
+    keys = {"likelihood": "likelihood", "sigma": "sigma", "beta": "beta", "mmdCommon": "mmd_common",
+            "mmdSalient": "mmd_salient", "mmd": "mmd_options"}
+    for seed, (tag, group, opts, lik) in enumerate(vae_cases):
+        rng = np.random.RandomState(1300 + seed)
+        n = len(group)
+        x = rng.uniform(0, 1, (n, 2, 3, 2)).astype(np.float32) if lik == "bernoulli" else normal(rng, n, 2, 3, 2)
+        tensors = {"x": x, "recon": normal(rng, n, 2, 3, 2), "zMu": normal(rng, n, 3), "zLogvar": normal(rng, n, 3) * 0.5,
+                   "z": normal(rng, n, 3), "sMu": normal(rng, n, 2), "sLogvar": normal(rng, n, 2) * 0.5, "s": normal(rng, n, 2)}
+        kw = {keys[k]: v for k, v in opts.items()}
+        b.add(f"contrastiveVAELoss {tag}", "contrastiveVAELoss", tensors,
+              lambda group=group, kw=kw, **t: L.contrastive_vae_loss(group=group, **t, **kw),
+              args={"group": group}, options=opts)
     return b.cases
 
 

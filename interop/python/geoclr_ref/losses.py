@@ -238,3 +238,88 @@ def kernel_clip_loss(u, v, metadata, kernel_spec, temperature=0.07, logit_scale=
 def longitudinal_direction(z_earlier, z_later, direction):
     cos = F.cosine_similarity(z_later - z_earlier, direction.reshape(1, -1), dim=1)
     return (1 - cos).mean()
+
+
+# Contrastive-analysis regularisers and VAE objectives (not in LOSSES.md: defined in src/losses/{mmd,hsic,
+# contrastive-vae}.ts docstrings) ------------------------------------------------------------------------------
+def _sq_dists(x, y):
+    """Squared Euclidean distances, computed by explicit differences (not the Gram expansion)."""
+    return ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+
+
+def median_bandwidth(x):
+    """Median over pairs i < j of ||x_i - x_j|| (mean of the two middle values for an even count); a constant."""
+    with torch.no_grad():
+        n = x.shape[0]
+        i, j = torch.triu_indices(n, n, offset=1)
+        d = torch.sqrt(((x[i] - x[j]) ** 2).sum(1)).sort().values
+        if d.numel() == 0:
+            return 1.0
+        m = d.numel() // 2
+        med = float(d[m]) if d.numel() % 2 == 1 else float((d[m - 1] + d[m]) / 2)
+        return med if med > 0 else 1.0
+
+
+def _sigmas(sigma, x):
+    if sigma == "median":
+        return [median_bandwidth(x)]
+    return [float(sigma)] if isinstance(sigma, (int, float)) else [float(s) for s in sigma]
+
+
+def rbf(x, y, sigmas):
+    d = _sq_dists(x, y)
+    return sum(torch.exp(-d / (2 * s * s)) for s in sigmas)
+
+
+def mmd(x, y, sigma=1.0, estimator="biased"):
+    """Gretton et al. 2012: MMD^2_b (diagonals kept) or MMD^2_u (within-sample diagonals left out)."""
+    sig = _sigmas(sigma, torch.cat([x, y], 0))
+    kxx, kyy, kxy = rbf(x, x, sig), rbf(y, y, sig), rbf(x, y, sig)
+    n, m = x.shape[0], y.shape[0]
+    if estimator == "biased":
+        return kxx.mean() + kyy.mean() - 2 * kxy.mean()
+    off_x = ~torch.eye(n, dtype=torch.bool)
+    off_y = ~torch.eye(m, dtype=torch.bool)
+    return kxx[off_x].sum() / (n * (n - 1)) + kyy[off_y].sum() / (m * (m - 1)) - 2 * kxy.mean()
+
+
+def hsic(x, y, sigma_x="median", sigma_y="median", normalized=False):
+    """Gretton et al. 2005, HSIC_b = tr(K H L H) / (n-1)^2; normalised: HSIC(K,L)/sqrt(HSIC(K,K) HSIC(L,L))."""
+    n = x.shape[0]
+    k = rbf(x, x, _sigmas(sigma_x, x))
+    l = rbf(y, y, _sigmas(sigma_y, y))
+    h = torch.eye(n, dtype=DT) - torch.full((n, n), 1.0 / n, dtype=DT)
+    kl = torch.trace(k @ h @ l @ h)
+    if not normalized:
+        return kl / (n - 1) ** 2
+    kk = torch.trace(k @ h @ k @ h)
+    ll = torch.trace(l @ h @ l @ h)
+    return kl / torch.sqrt(kk * ll)
+
+
+def gaussian_kl(mu, logvar):
+    """Per-sample KL(N(mu, exp(logvar)) || N(0, I)) (Kingma & Welling 2014, Appendix B)."""
+    return 0.5 * (mu ** 2 + torch.exp(logvar) - logvar - 1).sum(1)
+
+
+def contrastive_vae_loss(x, recon, zMu, zLogvar, z, sMu, sLogvar, s, group, likelihood="gaussian", sigma=1.0,
+                         beta=1.0, mmd_common=0.0, mmd_salient=0.0, mmd_options=None):
+    """cVAE (Abid & Zou 2019) and MM-cVAE (Weinberger et al. 2022) loss; terms as src/losses/contrastive-vae.ts."""
+    mo = mmd_options or {}
+    n = x.shape[0]
+    g = torch.tensor([float(v) for v in group], dtype=DT)
+    xf, rf = x.reshape(n, -1), recon.reshape(n, -1)
+    if likelihood == "gaussian":
+        nll = ((xf - rf) ** 2).sum(1) / (2 * sigma * sigma)
+    else:
+        nll = F.binary_cross_entropy_with_logits(rf, xf, reduction="none").sum(1)
+    reconstruction = nll.mean()
+    kl_common = gaussian_kl(zMu, zLogvar).mean()
+    kl_salient = (gaussian_kl(sMu, sLogvar) * g).sum() / n
+    bg, tg = g == 0, g == 1
+    zero = torch.zeros((), dtype=DT)
+    mmd_c = mmd(z[bg], z[tg], **mo) if bg.any() and tg.any() else zero
+    mmd_s = mmd(s[bg], torch.zeros_like(s[bg]), **mo) if bg.any() else zero
+    total = reconstruction + beta * (kl_common + kl_salient) + mmd_common * mmd_c + mmd_salient * mmd_s
+    return {"total": total, "reconstruction": reconstruction, "klCommon": kl_common, "klSalient": kl_salient,
+            "mmdCommon": mmd_c, "mmdSalient": mmd_s}

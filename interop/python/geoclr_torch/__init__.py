@@ -12,10 +12,13 @@ Every encoder returns ``EncoderOutput(representation, projection)``.
     model.load_state_dict(load_file("encoder.safetensors"), strict=True)
     rep, proj = model(volumes)            # volumes: [B, 1, D, H, W]
 
+``VisitSequenceModel`` is the twin of geoclr's patient-level sequence model (src/longitudinal/sequence.ts).
+
 ``safetensors_lite`` reads and writes safetensors files without the ``safetensors`` package.
 """
 from .models import (
     BasicBlock,
+    ConvNetEncoder,
     DenseNetEncoder,
     EncoderOutput,
     MLPHead,
@@ -24,10 +27,13 @@ from .models import (
     build_encoder,
     resolve_config,
 )
+from .contrastive import SepCLRModel, SimCLRModel, sep_clr_loss
+from .longitudinal import SequenceOutput, VisitSequenceModel, time_features
 from .safetensors_lite import SafetensorsError, load, load_file, load_metadata, read_header, save, save_file
 
 __all__ = [
     "BasicBlock",
+    "ConvNetEncoder",
     "DenseNetEncoder",
     "EncoderOutput",
     "MLPHead",
@@ -35,6 +41,12 @@ __all__ = [
     "TextTransformerEncoder",
     "build_encoder",
     "resolve_config",
+    "SepCLRModel",
+    "SimCLRModel",
+    "sep_clr_loss",
+    "SequenceOutput",
+    "VisitSequenceModel",
+    "time_features",
     "SafetensorsError",
     "load",
     "load_file",

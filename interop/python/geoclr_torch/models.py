@@ -11,6 +11,7 @@ EncoderOutput = namedtuple("EncoderOutput", ["representation", "projection"])
 RESNET_DEFAULTS = dict(inChannels=1, widths=[8, 16, 32, 64], depths=[2, 2, 2, 2], stemKernel=3, stemStride=2, stemPool=False)
 DENSENET_DEFAULTS = dict(inChannels=1, growthRate=8, blocks=[2, 4, 4, 2], initFeatures=16, bnSize=4, dropRate=0.0,
                          stemKernel=3, stemStride=2, stemPool=False)
+CONVNET_DEFAULTS = dict(inChannels=1, widths=[16, 32, 64], kernel=3, batchNorm=True, pooling="avg", inputShape=None)
 TEXT_DEFAULTS = dict(maxLength=128, dim=64, depth=2, heads=4, dropout=0.1, pooling="cls")
 
 
@@ -183,6 +184,56 @@ class DenseNetEncoder(_Encoder):
         return h.mean(dim=tuple(range(2, h.dim())))
 
 
+def convnet_output_shape(input_shape, stages):
+    out = []
+    for n in input_shape:
+        for _ in range(stages):
+            n = (n - 1) // 2 + 1
+        out.append(n)
+    return out
+
+
+class ConvNetEncoder(_Encoder):
+    """geoclr's ConvNetEncoder ('convnet3d' / 'convnet2d'): stride-2 Conv -> BatchNorm -> ReLU stages under `features`.
+
+    'flatten' pooling flattens channels-last (permute channels to the end first), as geoclr does."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        cfg = resolve_config(cfg)
+        dims = 3 if cfg["arch"] == "convnet3d" else 2
+        Conv, BN, _, _ = _ops(dims)
+        layers = []
+        in_c = cfg["inChannels"]
+        k = cfg["kernel"]
+        for w in cfg["widths"]:
+            layers.append(Conv(in_c, w, k, stride=2, padding=k // 2, bias=not cfg["batchNorm"]))
+            if cfg["batchNorm"]:
+                layers.append(BN(w))
+            layers.append(nn.ReLU())
+            in_c = w
+        self.features = nn.Sequential(*layers)
+        self.pooling = cfg["pooling"]
+        self.representation_dim = _convnet_rep_dim(cfg)
+        self.head = _head(cfg, self.representation_dim)
+
+    def represent(self, x):
+        h = self.features(x)
+        if self.pooling == "avg":
+            return h.mean(dim=tuple(range(2, h.dim())))
+        return h.permute(0, *range(2, h.dim()), 1).flatten(1)
+
+
+def _convnet_rep_dim(cfg):
+    last = cfg["widths"][-1]
+    if cfg["pooling"] == "avg":
+        return last
+    size = 1
+    for n in convnet_output_shape(cfg["inputShape"], len(cfg["widths"])):
+        size *= n
+    return last * size
+
+
 class TextTransformerEncoder(_Encoder):
     """geoclr's TextTransformerEncoder: embeddings, pre-LN torch.nn.TransformerEncoderLayer blocks, final LayerNorm."""
 
@@ -243,6 +294,10 @@ def resolve_config(cfg):
                 n //= 2
         out["head"] = _resolve_head(cfg.get("head", {}), n)
         return out
+    if arch in ("convnet3d", "convnet2d"):
+        out = {**CONVNET_DEFAULTS, **cfg}
+        out["head"] = _resolve_head(cfg.get("head", {}), _convnet_rep_dim(out))
+        return out
     if arch == "text-transformer":
         out = {**TEXT_DEFAULTS, **cfg}
         out.setdefault("ffDim", 4 * out["dim"])
@@ -258,6 +313,8 @@ def build_encoder(cfg):
         return ResNetEncoder(cfg)
     if arch in ("densenet3d", "densenet2d"):
         return DenseNetEncoder(cfg)
+    if arch in ("convnet3d", "convnet2d"):
+        return ConvNetEncoder(cfg)
     if arch == "text-transformer":
         return TextTransformerEncoder(cfg)
     raise ValueError(f"unknown arch {arch!r}")

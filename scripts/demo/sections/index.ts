@@ -5,8 +5,14 @@
  */
 import type { DemoSection } from '../context.js';
 import { baseSection } from './base.js';
+import { multimodalSection } from './multimodal.js';
+import { longitudinalSection } from './longitudinal.js';
+import { contrastiveAnalysisSection } from './contrastive-analysis.js';
 
 export const DEMO_SECTIONS: DemoSection[] = [
   baseSection,
   // --- sections: multimodal, longitudinal, contrastive-analysis ---
+  multimodalSection,
+  longitudinalSection,
+  contrastiveAnalysisSection,
 ];

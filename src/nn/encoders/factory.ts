@@ -10,6 +10,7 @@ import type { HeadConfig } from './encoder.js';
 import { Encoder } from './encoder.js';
 import { DENSENET_DEFAULTS, DenseNetEncoder, type DenseNetConfig, type ResolvedDenseNetConfig } from './densenet.js';
 import { RESNET_DEFAULTS, ResNetEncoder, type ResNetConfig, type ResolvedResNetConfig } from './resnet.js';
+import { CONVNET_DEFAULTS, ConvNetEncoder, convNetRepresentationDim, type ConvNetConfig, type ResolvedConvNetConfig } from './convnet.js';
 import {
   TEXT_TRANSFORMER_DEFAULTS,
   TextTransformerEncoder,
@@ -17,9 +18,9 @@ import {
   type TextTransformerConfig,
 } from './text.js';
 
-export type EncoderConfig = ResNetConfig | DenseNetConfig | TextTransformerConfig;
-export type ResolvedEncoderConfig = ResolvedResNetConfig | ResolvedDenseNetConfig | ResolvedTextTransformerConfig;
-export const ENCODER_ARCHS = ['resnet3d', 'resnet2d', 'densenet3d', 'densenet2d', 'text-transformer'] as const;
+export type EncoderConfig = ResNetConfig | DenseNetConfig | ConvNetConfig | TextTransformerConfig;
+export type ResolvedEncoderConfig = ResolvedResNetConfig | ResolvedDenseNetConfig | ResolvedConvNetConfig | ResolvedTextTransformerConfig;
+export const ENCODER_ARCHS = ['resnet3d', 'resnet2d', 'densenet3d', 'densenet2d', 'convnet3d', 'convnet2d', 'text-transformer'] as const;
 
 type Obj = Record<string, unknown>;
 
@@ -120,6 +121,31 @@ export function resolveEncoderConfig(config: unknown, field = 'encoder'): Resolv
     });
     return { ...resolved, head: head(config, n, field) };
   }
+  if (arch === 'convnet3d' || arch === 'convnet2d') {
+    checkKeys(config, ['arch', 'inChannels', 'widths', 'kernel', 'batchNorm', 'pooling', 'inputShape', 'head'], field);
+    const d = CONVNET_DEFAULTS;
+    const kernel = int(config, 'kernel', 3, field);
+    if (kernel % 2 !== 1) throw new ConfigError(`${field}.kernel`, `must be odd (padding kernel/2 halves each size), got ${kernel}`);
+    const pooling = config.pooling ?? d.pooling;
+    if (pooling !== 'avg' && pooling !== 'flatten') throw new ConfigError(`${field}.pooling`, `must be 'avg' or 'flatten', got ${JSON.stringify(pooling)}`);
+    const dims = arch === 'convnet3d' ? 3 : 2;
+    let inputShape: number[] | null = null;
+    if (config.inputShape != null) {
+      inputShape = intList(config, 'inputShape', [], field);
+      if (inputShape.length !== dims) throw new ConfigError(`${field}.inputShape`, `needs ${dims} sizes for ${arch}, got [${inputShape}]`);
+    }
+    if (pooling === 'flatten' && inputShape == null) throw new ConfigError(`${field}.inputShape`, `is required with pooling 'flatten'`);
+    const resolved = {
+      arch,
+      inChannels: int(config, 'inChannels', d.inChannels, field),
+      widths: intList(config, 'widths', d.widths, field),
+      kernel,
+      batchNorm: bool(config, 'batchNorm', d.batchNorm, field),
+      pooling,
+      inputShape,
+    } as const;
+    return { ...resolved, head: head(config, convNetRepresentationDim(resolved), field) } as ResolvedConvNetConfig;
+  }
   checkKeys(config, ['arch', 'vocabSize', 'maxLength', 'dim', 'depth', 'heads', 'ffDim', 'dropout', 'pooling', 'head'], field);
   const d = TEXT_TRANSFORMER_DEFAULTS;
   const dim = int(config, 'dim', d.dim, field);
@@ -160,6 +186,9 @@ export function createEncoder(config: EncoderConfig | Record<string, unknown>, o
     case 'densenet3d':
     case 'densenet2d':
       return new DenseNetEncoder(resolved, rng);
+    case 'convnet3d':
+    case 'convnet2d':
+      return new ConvNetEncoder(resolved, rng);
     case 'text-transformer':
       return new TextTransformerEncoder(resolved, rng);
   }
