@@ -33,8 +33,8 @@ describe('demo: geoclr demo (tiny end-to-end run)', function () {
     assert.ok(summary.seconds > 0);
     assert.deepEqual(summary.methods.map((m: { name: string }) => m.name), ['random', 'simclr', 'yaware', 'yaware+fairkl']);
     for (const m of summary.methods) {
-      assert.deepEqual(Object.keys(m), ['name', 'age_mae', 'diagnosis_auc', 'sex_bacc', 'site_bacc', 'align', 'unif']);
-      for (const k of ['age_mae', 'sex_bacc', 'site_bacc', 'unif']) assert.ok(typeof m[k] === 'number' && Number.isFinite(m[k]), `${m.name}.${k} = ${m[k]}`);
+      assert.deepEqual(Object.keys(m), ['name', 'age_mae', 'diagnosis_auc', 'sex_bacc', 'site_bacc', 'site_knn_bacc', 'align', 'unif']);
+      for (const k of ['age_mae', 'sex_bacc', 'site_bacc', 'site_knn_bacc', 'unif']) assert.ok(typeof m[k] === 'number' && Number.isFinite(m[k]), `${m.name}.${k} = ${m[k]}`);
       assert.ok(m.age_mae >= 0 && m.sex_bacc >= 0 && m.sex_bacc <= 1 && m.site_bacc <= 1);
     }
     assert.equal(summary.cohort.train_subjects + summary.cohort.test_subjects, 16);
@@ -48,7 +48,7 @@ describe('demo: geoclr demo (tiny end-to-end run)', function () {
     const html = readFileSync(path.join(out, 'report.html'), 'utf8');
     assert.match(html, /Pretraining objectives on held-out subjects/);
     assert.match(html, /y-Aware \+ FairKL/);
-    assert.match(r.stdout, /name\s+age_mae\s+diagnosis_auc\s+sex_bacc\s+site_bacc\s+align\s+unif/);
+    assert.match(r.stdout, /name\s+age_mae\s+diagnosis_auc\s+sex_bacc\s+site_bacc\s+site_knn_bacc\s+align\s+unif/);
     assert.match(r.stdout, /yaware\+fairkl/);
     // A second run reuses the cohort.
     const again = geoclr(['demo', '--quick', '--only', 'base', '--out', out, '--subjects', '16', '--epochs', '1', '--shape', '12,14,12']);

@@ -73,7 +73,7 @@ export const command: Command = {
     const backend = await initBackend();
     log(`backend ${backend.choice}, ${quick ? 'quick' : 'default'} mode, output ${out}`);
     let needs = mergeNeeds(sections.map((s) => s.cohort(quick)), { subjects: 0, visits: 1, sites: 4, shape: [32, 40, 32] });
-    needs = { ...needs, ...(overrides.subjects ? { subjects: overrides.subjects } : {}), ...(overrides.shape ? { shape: overrides.shape } : {}) };
+    needs = { ...needs, ...(overrides.subjects ? { subjects: overrides.subjects } : {}), ...(overrides.shape ? { shape: overrides.shape, spacing: undefined } : {}) };
     // Sections that bring their own cohort (longitudinal) ask for no subjects of the shared one.
     const shared = sections.some((s) => (s.cohort(quick).subjects ?? 0) > 0);
     const cohort = shared ? await prepareCohort(out, needs, seed, log) : noSharedCohort(out, needs);

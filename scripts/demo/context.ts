@@ -20,6 +20,11 @@ export interface CohortNeeds {
   visits: number;
   /** Grid [X, Y, Z] of the volumes. */
   shape: [number, number, number];
+  /**
+   * Voxel size in mm. Absent: the grid spans the template's whole field of view (≈ 181×217×181 mm); set, the grid
+   * is the central `shape × spacing` mm of it (a crop at a finer resolution).
+   */
+  spacing?: number;
   sites: number;
   /** Years between visits (synthetic cohort option; default 1). */
   interval?: number;
@@ -87,6 +92,7 @@ export function mergeNeeds(needs: Partial<CohortNeeds>[], base: CohortNeeds): Co
     out.visits = Math.max(out.visits, n.visits ?? 0);
     out.sites = Math.max(out.sites, n.sites ?? 0);
     if (n.shape) out.shape = n.shape;
+    if (n.spacing) out.spacing = n.spacing;
   }
   return out;
 }
@@ -106,8 +112,9 @@ export async function prepareCohort(out: string, needs: CohortNeeds, seed: numbe
     log(`cohort: reusing ${dir}`);
   } else {
     const t0 = performance.now();
-    log(`cohort: ${needs.subjects} subjects × ${needs.visits} visit(s), ${needs.shape.join('×')} voxels, ${needs.sites} sites → ${dir}`);
-    await synthCohort({ out: dir, subjects: needs.subjects, visits: needs.visits, sites: needs.sites, seed, shape: needs.shape, overwrite: true, ...(needs.interval ? { interval: needs.interval } : {}) });
+    const fov = needs.spacing ? ` of ${needs.spacing} mm (central ${needs.shape.map((n) => n * needs.spacing!).join('×')} mm)` : '';
+    log(`cohort: ${needs.subjects} subjects × ${needs.visits} visit(s), ${needs.shape.join('×')} voxels${fov}, ${needs.sites} sites → ${dir}`);
+    await synthCohort({ out: dir, subjects: needs.subjects, visits: needs.visits, sites: needs.sites, seed, shape: needs.shape, spacing: needs.spacing, overwrite: true, ...(needs.interval ? { interval: needs.interval } : {}) });
     await writeFileAtomic(stamp, wanted + '\n');
     seconds = (performance.now() - t0) / 1000;
   }

@@ -18,7 +18,7 @@ export const contrastiveAnalysisSection: DemoSection = {
   cohort(quick) {
     // The base section's cohort (one cohort serves every section); patients are a third of it.
     const p = BASE_PARAMS[quick ? 'quick' : 'default'];
-    return { subjects: p.subjects, visits: 1, shape: p.shape, sites: 4 };
+    return { subjects: p.subjects, visits: 1, shape: p.shape, spacing: p.spacing, sites: 4 };
   },
   async run(ctx: DemoContext): Promise<DemoSectionResult> {
     const r = await runContrastiveAnalysisDemo({
