@@ -15,7 +15,7 @@ import { writeFileAtomicSync } from '../../src/util/fs.js';
 import { AdamW } from '../../src/nn/optim.js';
 import { buildMethod } from '../../src/contrastive-analysis/methods.js';
 import { resolveContrastiveAnalysisConfig } from '../../src/contrastive-analysis/config.js';
-import { runPythonJson, timeMs, type Timing } from './timing.js';
+import { benchOptions, runPythonJson, timeMs, type Timing } from './timing.js';
 
 interface Case {
   name: string;
@@ -66,11 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      reps: { type: 'string', default: '7' },
-      threads: { type: 'string', default: '2' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: 'bench/results/ca.json' },
-      help: { type: 'boolean', default: false },
+      ...benchOptions('ca'),
     },
   });
   if (values.help) {

@@ -13,7 +13,7 @@ import { writeFileAtomicSync } from '../../src/util/fs.js';
 import { conv3d, convImplementation } from '../../src/nn/ops/conv.js';
 import { createEncoder, resolveEncoderConfig } from '../../src/nn/encoders/factory.js';
 import type { Encoder } from '../../src/nn/encoders/encoder.js';
-import { runPythonJson, timeMs, type Timing } from './timing.js';
+import { benchOptions, runPythonJson, timeMs, type Timing } from './timing.js';
 
 interface ConvCase {
   name: string;
@@ -102,11 +102,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       batch: { type: 'string', default: '16' },
       size: { type: 'string', default: '32,40,32' },
-      reps: { type: 'string', default: '7' },
-      threads: { type: 'string', default: '2' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: 'bench/results/nn.json' },
-      help: { type: 'boolean', default: false },
+      ...benchOptions('nn'),
     },
   });
   if (values.help) {

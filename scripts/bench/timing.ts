@@ -10,6 +10,17 @@ import path from 'node:path';
 
 export const PYTHON = process.env.GEOCLR_PYTHON ?? '/usr/bin/python3';
 
+/** The command-line options every PyTorch-comparing suite takes (`parseArgs` options; add the suite's own). */
+export function benchOptions(suite: string) {
+  return {
+    reps: { type: 'string', default: '7' },
+    threads: { type: 'string', default: '2' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: `bench/results/${suite}.json` },
+    help: { type: 'boolean', default: false },
+  } as const;
+}
+
 export interface Timing {
   min: number;
   median: number;

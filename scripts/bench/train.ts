@@ -5,8 +5,7 @@
  * time goes); and the throughput of the full pipeline (CohortLoader with augmentation in a worker thread).
  * Writes a table to stdout and bench/results/train.json.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,14 +23,9 @@ import { synthCohort } from '../../modalities/mri/index.js';
 import { BASE_PARAMS, OBJECTIVES } from '../demo/sections/base.js';
 import { openMriTrain, resolveMriData } from '../train/mri.js';
 import { kernelProfile } from './nn.js';
+import { benchOptions, runPythonJson, type Timing } from './timing.js';
 
-const PYTHON = process.env.GEOCLR_PYTHON ?? '/usr/bin/python3';
-
-interface Timing {
-  min: number;
-  median: number;
-}
-
+/** Minimum and median of measured times (ms). */
 function stats(times: number[]): Timing {
   const s = [...times].sort((a, b) => a - b);
   return { min: s[0], median: s[Math.floor(s.length / 2)] };
@@ -41,11 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      reps: { type: 'string', default: '7' },
-      threads: { type: 'string', default: '2' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: 'bench/results/train.json' },
-      help: { type: 'boolean', default: false },
+      ...benchOptions('train'),
     },
   });
   if (values.help) {
@@ -135,18 +125,9 @@ export async function run(argv: string[]): Promise<number> {
 
   // --- PyTorch twin, same step ---
   const threads = Number(values.threads);
-  let torch: Record<string, unknown> | null = null;
-  let torchProblem: string | null = null;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'geoclr-bench-train-py-'));
-  try {
-    const spec = path.join(dir, 'spec.json');
-    writeFileSync(spec, JSON.stringify({ threads, reps, batch, volume, encoder }));
-    const r = spawnSync(PYTHON, [path.resolve('scripts/bench/train_torch.py'), spec], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    if (r.status === 0) torch = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    else torchProblem = `PyTorch side failed (${PYTHON}): ${r.stderr.trim().split('\n').pop()}`;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const py = runPythonJson<Record<string, unknown>>('scripts/bench/train_torch.py', { threads, reps, batch, volume, encoder }, 'geoclr-bench-train-py-');
+  const torch = py.result;
+  const torchProblem = py.problem;
 
   const tp = torch?.step as Timing | undefined;
   const volumesPerSecond = (ms: number) => (2 * batch) / (ms / 1000);
