@@ -48,7 +48,7 @@ import { BASE_PARAMS, METHODS, OBJECTIVES, baseSection, epochsFor, methodConfig,
  * one-layer text transformer matched or beat two layers on every held-out metric at half the cost; at 16×20×16
  * the held-out metrics matched 24×28×24 at a third of the image encoder's cost (README, text section). Those
  * choices were measured on the earlier whole-head cohort (≈ 7.5 mm); on the 4 mm central cohort 16×20×16 means
- * ≈ 6 mm voxels, and one seed-0 run on the cohort's own 24×28×24 grid was no better on any held-out metric.
+ * ≈ 6 mm voxels, and one seed-0 run on the cohort's own 24×28×24 grid was not clearly better (mixed, within noise).
  */
 export interface MultimodalParams {
   /** Grid [X, Y, Z] every volume is resampled to. */
