@@ -17,7 +17,7 @@ import { synthCohort } from 'geoclr/mri';
 import { writeCohortReports, readTableFile, formatTable, loadTextModel as loadTextModelPublic } from 'geoclr/text';
 import { loadTextModel } from '../modalities/text/text-model.js';
 import { openMriTextTrain, resolveMriTextData } from '../scripts/train/mri-text.js';
-import { crossModalMetrics } from '../scripts/demo/sections/multimodal.js';
+import { ZERO_SHOT_PROMPTS, crossModalMetrics, promptEnsemble } from '../scripts/demo/sections/multimodal.js';
 import '../scripts/train/modalities.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -215,6 +215,16 @@ describe('text: image–text pretraining (image-text task on mri-text data)', fu
     const z = crossModalMetrics({ rows: n, cols: d, data: img }, { rows: n, cols: d, data: img }, { f: { prompts: { rows: 2, cols: d, data: prompts }, labels }, one: { prompts: { rows: 2, cols: d, data: prompts }, labels: labels.map(() => 1) } });
     assert.equal(z.zeroshot.f, 1);
     assert.equal(z.zeroshot.one, null, 'one class only: no AUC');
+  });
+
+  it('zero-shot prompts: each class is the mean of its unit-normalised prompt embeddings; absent prompts carry no negation, present ones a severity word, as in the reports', () => {
+    const e = promptEnsemble({ n: 2, dim: 2, data: new Float32Array([3, 4, 0, 2]) });
+    assert.deepEqual(Array.from(e, (v) => Number(v.toFixed(6))), [0.3, 0.9]);
+    for (const [finding, [absent, present]] of Object.entries(ZERO_SHOT_PROMPTS)) {
+      assert.ok(absent.length >= 1 && absent.every((t) => !/\bno\b/i.test(t)), `${finding}: no negation in the absent prompts`);
+      assert.deepEqual(present.map((t) => t.split(' ')[0]), ['Mild', 'Moderate', 'Marked'], finding);
+      assert.equal(new Set(present.map((t) => t.split(' ').slice(1).join(' '))).size, 1, `${finding}: one finding, three severities`);
+    }
   });
 
   it('geoclr demo --only multimodal writes summary.json `multimodal` rows with the documented schema (tiny run)', () => {
