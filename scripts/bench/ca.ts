@@ -5,7 +5,6 @@
  * 2 threads and at 1 (geoclr's wasm runs on one core). Cases: the demo's 2D digits-on-texture model and its 3D
  * MRI model. Writes a table to stdout and bench/results/ca.json.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '../../src/tf.js';
@@ -15,7 +14,7 @@ import { writeFileAtomicSync } from '../../src/util/fs.js';
 import { AdamW } from '../../src/nn/optim.js';
 import { buildMethod } from '../../src/contrastive-analysis/methods.js';
 import { resolveContrastiveAnalysisConfig } from '../../src/contrastive-analysis/config.js';
-import { benchOptions, runPythonJson, timeMs, type Timing } from './timing.js';
+import { benchOptions, benchRunInfo, runPythonJson, timeMs, type Timing } from './timing.js';
 
 interface Case {
   name: string;
@@ -122,15 +121,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (torchProblem) console.log(`\n(${torchProblem})`);
   const result = {
-    suite: 'ca',
-    date: new Date().toISOString(),
-    backend: info.choice,
-    simd: info.simd,
-    threads: info.numThreads,
-    torchThreads: threads,
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model,
-    loadAverage: os.loadavg()[0],
+    ...benchRunInfo('ca', info, threads),
     reps,
     cases,
     rows,

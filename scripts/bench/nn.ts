@@ -3,7 +3,6 @@
  * the active backend, against PyTorch CPU (2 threads) in the same run, plus a kernel profile of one encoder
  * training step (where the time goes). Writes a table to stdout and bench/results/nn.json.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '../../src/tf.js';
@@ -13,7 +12,7 @@ import { writeFileAtomicSync } from '../../src/util/fs.js';
 import { conv3d, convImplementation } from '../../src/nn/ops/conv.js';
 import { createEncoder, resolveEncoderConfig } from '../../src/nn/encoders/factory.js';
 import type { Encoder } from '../../src/nn/encoders/encoder.js';
-import { benchOptions, runPythonJson, timeMs, type Timing } from './timing.js';
+import { benchOptions, benchRunInfo, runPythonJson, timeMs, type Timing } from './timing.js';
 
 interface ConvCase {
   name: string;
@@ -178,16 +177,8 @@ export async function run(argv: string[]): Promise<number> {
   for (const k of profile.kernels) console.log(`  ${k.name.padEnd(22)} ${k.ms.toFixed(1).padStart(8)} ms ${String(k.calls).padStart(4)} calls ${(100 * k.share).toFixed(1).padStart(5)}%`);
 
   const result = {
-    suite: 'nn',
-    date: new Date().toISOString(),
-    backend: info.choice,
+    ...benchRunInfo('nn', info, threads),
     convImplementation: convImplementation(),
-    simd: info.simd,
-    threads: info.numThreads,
-    torchThreads: threads,
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model,
-    loadAverage: os.loadavg()[0],
     batch,
     volume: [d, h, w],
     reps,

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { BackendInfo } from '../../src/backend.js';
 
 export const PYTHON = process.env.GEOCLR_PYTHON ?? '/usr/bin/python3';
 
@@ -24,6 +25,21 @@ export function benchOptions(suite: string) {
 export interface Timing {
   min: number;
   median: number;
+}
+
+/** Where and how a PyTorch-comparing suite ran: the first fields of its results file. */
+export function benchRunInfo(suite: string, info: BackendInfo, torchThreads: number) {
+  return {
+    suite,
+    date: new Date().toISOString(),
+    backend: info.choice,
+    simd: info.simd,
+    threads: info.numThreads,
+    torchThreads,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    loadAverage: os.loadavg()[0],
+  };
 }
 
 /** Runs `fn` `warmup` times untimed, then `reps` times; returns the minimum and the median in ms. */

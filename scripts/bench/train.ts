@@ -23,7 +23,7 @@ import { synthCohort } from '../../modalities/mri/index.js';
 import { BASE_PARAMS, OBJECTIVES } from '../demo/sections/base.js';
 import { openMriTrain, resolveMriData } from '../train/mri.js';
 import { kernelProfile } from './nn.js';
-import { benchOptions, runPythonJson, type Timing } from './timing.js';
+import { benchOptions, benchRunInfo, runPythonJson, type Timing } from './timing.js';
 
 /** Minimum and median of measured times (ms). */
 function stats(times: number[]): Timing {
@@ -148,15 +148,7 @@ export async function run(argv: string[]): Promise<number> {
   for (const k of kernels) console.log(`  ${k.name.padEnd(24)} ${k.ms.toFixed(1).padStart(8)} ms ${String(k.calls).padStart(5)} calls ${(100 * k.share).toFixed(1).padStart(5)}%`);
 
   const result = {
-    suite: 'train',
-    date: new Date().toISOString(),
-    backend: info.choice,
-    simd: info.simd,
-    threads: info.numThreads,
-    torchThreads: threads,
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model,
-    loadAverage: os.loadavg()[0],
+    ...benchRunInfo('train', info, threads),
     batch,
     views: 2,
     volume,
