@@ -5,23 +5,19 @@
  * training subjects' frozen representations, scored on the held-out ones): age MAE, diagnosis AUC, sex and site
  * balanced accuracy (site: decodability, lower is better), alignment and uniformity.
  */
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { alignmentMetric, uniformityMetric } from '../../../src/eval/geometry.js';
 import { evaluateEmbeddings, type EvaluationResult } from '../../../src/eval/evaluate.js';
-import { createEncoder } from '../../../src/nn/encoders/factory.js';
 import { evaluationBlocks, comparisonTable } from '../../../src/report/evaluation.js';
 import type { ReportBlock } from '../../../src/report/blocks.js';
 import type { ReportSection } from '../../../src/report/page.js';
-import { readMetricsLog } from '../../../src/report/training.js';
-import { resolveTrainConfig } from '../../../src/train/config.js';
 import { dataModality, resolveDataConfig } from '../../../src/train/data.js';
 import { embedAll, embedViews, type EmbeddingSet } from '../../../src/train/embed.js';
-import { runTraining } from '../../../src/train/run.js';
 import type { TrainableModel } from '../../../src/train/types.js';
 import { writeEmbeddingSet } from '../../train/tables.js';
 import '../../train/modalities.js';
 import type { DemoContext, DemoSection, DemoSectionResult } from '../context.js';
+import { demoMethodModel } from '../method-model.js';
 
 /** Sizes of the section in each mode (measured on the 2-core development machine; see the README). */
 export interface BaseParams {
@@ -203,23 +199,9 @@ export const baseSection: DemoSection = {
     const seconds: Record<string, number> = {};
     for (const m of METHODS) {
       const t0 = performance.now();
-      let model: TrainableModel;
-      let dispose: () => void;
-      if (m.objectives == null) {
-        const enc = createEncoder(p.encoder, { seed: ctx.seed });
-        model = enc;
-        dispose = () => enc.dispose();
-      } else {
-        ctx.log(`base: training ${m.label}`);
-        const config = resolveTrainConfig(methodConfig(ctx, p, m));
-        rmSync(config.out, { recursive: true, force: true }); // a demo run always starts afresh
-        const r = await runTraining({ config, keepTask: true, log: ctx.log });
-        const task = r.task!;
-        model = task.parts[task.primary];
-        dispose = () => task.dispose();
-        const metrics = (await readMetricsLog(path.join(config.out, 'metrics.jsonl'))).records;
-        curves.push({ name: m.name, x: metrics.map((r) => r.step as number), y: metrics.map((r) => r.loss as number) });
-      }
+      if (m.objectives != null) ctx.log(`base: training ${m.label}`);
+      const { model, dispose, curve } = await demoMethodModel(ctx, p.encoder, m.objectives == null ? null : methodConfig(ctx, p, m));
+      if (curve) curves.push({ name: m.name, ...curve });
       try {
         const { summary, evaluation, set } = await evaluateMethod(ctx, p, model, m);
         summaries.push(summary);

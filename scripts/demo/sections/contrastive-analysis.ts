@@ -9,17 +9,13 @@
  */
 import { runContrastiveAnalysisDemo } from '../../ca/demo.js';
 import type { DemoContext, DemoSection, DemoSectionResult } from '../context.js';
-import { BASE_PARAMS } from './base.js';
+import { baseSection } from './base.js';
 
 export const contrastiveAnalysisSection: DemoSection = {
   name: 'contrastive-analysis',
   summaryKey: 'contrastive_analysis',
   title: 'Contrastive analysis: common vs salient spaces (SepCLR, cVAE, MM-cVAE, SimCLR)',
-  cohort(quick) {
-    // The base section's cohort (one cohort serves every section); patients are a third of it.
-    const p = BASE_PARAMS[quick ? 'quick' : 'default'];
-    return { subjects: p.subjects, visits: 1, shape: p.shape, spacing: p.spacing, sites: 4 };
-  },
+  cohort: (quick) => baseSection.cohort(quick), // one cohort serves every section; patients are a third of it
   async run(ctx: DemoContext): Promise<DemoSectionResult> {
     const r = await runContrastiveAnalysisDemo({
       out: ctx.out,
